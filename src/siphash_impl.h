@@ -1,0 +1,185 @@
+/*
+ * SipHash internals shared by siphash.c and hashmap.c.
+ *
+ * Everything here is static inline so that the map's hot path can hash a key
+ * without a call through the exported functions, and so that a caller passing
+ * constant round counts (1 and 3) gets the rounds unrolled.
+ */
+#ifndef HM_SIPHASH_IMPL_H
+#define HM_SIPHASH_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/*
+ * On a little-endian host a memcpy of 8 bytes is the little-endian word and
+ * compiles to one unaligned load. Elsewhere, and when HM_PORTABLE asks for the
+ * plain-C code, the word is assembled byte by byte, which is right on any host.
+ */
+#if !defined(HM_PORTABLE) && defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HM__SIP_LE_MEMCPY 1
+#else
+#define HM__SIP_LE_MEMCPY 0
+#endif
+
+/*
+ * GCC declines to inline the absorb loop into each caller, which leaves the
+ * round counts as runtime values and the rounds rolled up in loops; forcing
+ * it lets constant counts (1 and 3) unroll.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define HM__SIP_INLINE static inline __attribute__((always_inline))
+#else
+#define HM__SIP_INLINE static inline
+#endif
+
+/* The four state words, kept together so that helpers can update them in place. */
+typedef struct hm__sipv {
+    uint64_t v0, v1, v2, v3;
+} hm__sipv;
+
+HM__SIP_INLINE uint64_t hm__rotl64(uint64_t x, unsigned b)
+{
+    return (x << b) | (x >> (64u - b));
+}
+
+HM__SIP_INLINE uint64_t hm__load64_le(const unsigned char *p)
+{
+#if HM__SIP_LE_MEMCPY
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+#else
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+           (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+           (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+#endif
+}
+
+HM__SIP_INLINE uint32_t hm__load32_le(const unsigned char *p)
+{
+#if HM__SIP_LE_MEMCPY
+    uint32_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+#else
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+#endif
+}
+
+/*
+ * The last 0..7 bytes of a message as a little-endian word. Three loads of
+ * 4, 2 and 1 bytes instead of a byte loop: at most three branches, and no
+ * read past the end of the message.
+ */
+HM__SIP_INLINE uint64_t hm__load_tail_le(const unsigned char *p, size_t n)
+{
+    uint64_t w = 0;
+    size_t i = 0;
+    if (n >= 4) {
+        w = hm__load32_le(p);
+        i = 4;
+    }
+    if (n - i >= 2) {
+        w |= ((uint64_t)p[i] | (uint64_t)p[i + 1] << 8) << (8 * i);
+        i += 2;
+    }
+    if (n > i)
+        w |= (uint64_t)p[i] << (8 * i);
+    return w;
+}
+
+HM__SIP_INLINE void hm__sip_round(hm__sipv *s)
+{
+    s->v0 += s->v1;
+    s->v1 = hm__rotl64(s->v1, 13);
+    s->v1 ^= s->v0;
+    s->v0 = hm__rotl64(s->v0, 32);
+    s->v2 += s->v3;
+    s->v3 = hm__rotl64(s->v3, 16);
+    s->v3 ^= s->v2;
+    s->v0 += s->v3;
+    s->v3 = hm__rotl64(s->v3, 21);
+    s->v3 ^= s->v0;
+    s->v2 += s->v1;
+    s->v1 = hm__rotl64(s->v1, 17);
+    s->v1 ^= s->v2;
+    s->v2 = hm__rotl64(s->v2, 32);
+}
+
+/* The initial state: the key xored into "somepseudorandomlygeneratedbytes". */
+HM__SIP_INLINE void hm__sip_start(hm__sipv *s, uint64_t k0, uint64_t k1)
+{
+    s->v0 = k0 ^ UINT64_C(0x736f6d6570736575);
+    s->v1 = k1 ^ UINT64_C(0x646f72616e646f6d);
+    s->v2 = k0 ^ UINT64_C(0x6c7967656e657261);
+    s->v3 = k1 ^ UINT64_C(0x7465646279746573);
+}
+
+HM__SIP_INLINE void hm__sip_compress(hm__sipv *s, uint64_t m, int c_rounds)
+{
+    s->v3 ^= m;
+    for (int i = 0; i < c_rounds; i++)
+        hm__sip_round(s);
+    s->v0 ^= m;
+}
+
+/* The word that closes every message: its last len % 8 bytes and len mod 256 on top. */
+HM__SIP_INLINE uint64_t hm__sip_last_word(uint64_t tail, uint64_t len)
+{
+    return tail | (len & 0xffu) << 56;
+}
+
+/* The d finalisation rounds after v2 ^= @p flag (0xff, or 0xee / 0xdd for 128-bit output). */
+HM__SIP_INLINE uint64_t hm__sip_finalize(hm__sipv *s, uint64_t flag, int d_rounds)
+{
+    s->v2 ^= flag;
+    for (int i = 0; i < d_rounds; i++)
+        hm__sip_round(s);
+    return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
+}
+
+/*
+ * Compresses the @p len bytes at @p p and the closing word, leaving the state
+ * ready for finalisation. @p p may be NULL when @p len is 0: it is never
+ * offset or read then.
+ */
+HM__SIP_INLINE void hm__sip_absorb(hm__sipv *s, const void *p, size_t len, int c_rounds)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    size_t whole = len & ~(size_t)7;
+    uint64_t tail = 0;
+
+    for (size_t i = 0; i < whole; i += 8)
+        hm__sip_compress(s, hm__load64_le(b + i), c_rounds);
+    if (len > whole)
+        tail = hm__load_tail_le(b + whole, len - whole);
+    hm__sip_compress(s, hm__sip_last_word(tail, (uint64_t)len), c_rounds);
+}
+
+/* SipHash-c-d, 64-bit output, of @p len bytes under the key words k0 and k1. */
+HM__SIP_INLINE uint64_t hm__siphash_cd(const void *data, size_t len, uint64_t k0, uint64_t k1,
+                                      int c_rounds, int d_rounds)
+{
+    hm__sipv s;
+    hm__sip_start(&s, k0, k1);
+    hm__sip_absorb(&s, data, len, c_rounds);
+    return hm__sip_finalize(&s, 0xff, d_rounds);
+}
+
+/* SipHash-1-3 under the key words k0 (key bytes 0..7) and k1 (bytes 8..15). */
+HM__SIP_INLINE uint64_t hm__siphash13(const void *data, size_t len, uint64_t k0, uint64_t k1)
+{
+    return hm__siphash_cd(data, len, k0, k1, 1, 3);
+}
+
+/* The 16 key bytes as the words k0 and k1, for callers that hash often under one key. */
+HM__SIP_INLINE void hm__sip_key_words(const uint8_t key[16], uint64_t *k0, uint64_t *k1)
+{
+    *k0 = hm__load64_le(key);
+    *k1 = hm__load64_le(key + 8);
+}
+
+#endif /* HM_SIPHASH_IMPL_H */
