@@ -1,0 +1,242 @@
+/**
+ * @file hashmap.h
+ * @brief libhashmap: an open-addressing hash map for C11.
+ *
+ * A map stores fixed-size keys and values inline, in one flat table per map:
+ * no allocation per entry. Keys are hashed with SipHash-1-3 under a 128-bit
+ * key drawn from the operating system for each map, as Rust's HashMap does,
+ * so that an attacker who chooses the keys cannot choose the collisions.
+ *
+ * Memory management. hm_insert() and hm_entry() copy the key and value bytes
+ * into the table; the caller keeps its own copies. If the bytes are themselves
+ * handles to something (a `char *`, a file descriptor), the map owns that
+ * thing from then on when `key_drop` / `value_drop` are set: the map calls
+ * them exactly once for every key and value it lets go of, namely
+ *  - hm_insert() replacing a value: the old value, and the caller's key
+ *    (the stored key is kept);
+ *  - hm_remove() without an out-parameter for that part, hm_retain() for each
+ *    rejected entry, hm_clear() and hm_free() for every entry.
+ * Bytes handed back through hm_remove()'s `key_out` / `value_out` are the
+ * caller's again and are not dropped. A call that fails drops nothing.
+ *
+ * Invalidation. A pointer returned by hm_get(), hm_entry() or hm_iter_next()
+ * stays valid until the next call that changes the map (insert, entry,
+ * remove, retain, clear, reserve, resize, free). During an iteration the
+ * entry just returned may be removed; any insertion ends the iteration's
+ * guarantees (entries may then be missed or seen twice).
+ *
+ * Errors are negative status codes (HM_ENOMEM, HM_EINVAL, HM_ERANGE);
+ * hm_strerror() describes them. A call that fails leaves the map exactly as
+ * it was.
+ *
+ * Threads. Readers (hm_get(), hm_contains(), hm_get_many(), hm_len(),
+ * hm_iter_next(), hm_get_stats()) may run in parallel with each other on one
+ * map; anything that changes the map needs the map to itself.
+ */
+#ifndef HASHMAP_H
+#define HASHMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hashmap/export.h"
+#include "hashmap/siphash.h"
+#include "hashmap/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief A hash map; opaque, created by hm_new() and released by hm_free(). */
+typedef struct hm hm_t;
+
+/** @brief Return codes: zero or positive for success, negative for an error. */
+enum {
+    HM_OK = 0,       /**< success; for hm_insert(), the key was new */
+    HM_REPLACED = 1, /**< hm_insert() found the key and replaced its value */
+    HM_ENOMEM = -1,  /**< an allocation failed; the map is exactly as before */
+    HM_EINVAL = -2,  /**< a bad argument; the map is exactly as before */
+    HM_ERANGE = -3   /**< a requested size that overflows */
+};
+
+/** @brief Hashes the key at @p key; @p map gives access to hm_hash_bytes(). */
+typedef uint64_t (*hm_hash_fn)(const void *key, const hm_t *map, void *udata);
+/** @brief Tells whether the keys at @p a and @p b are equal. */
+typedef bool (*hm_equal_fn)(const void *a, const void *b, void *udata);
+/** @brief Releases what the key or value bytes at @p item refer to. */
+typedef void (*hm_drop_fn)(void *item, void *udata);
+
+/**
+ * @brief A per-map allocator; all three functions must be set.
+ *
+ * Returned memory must be aligned to `alignof(max_align_t)`. `realloc` keeps
+ * the first `min(old_size, new_size)` bytes; `free` receives the size that was
+ * asked for.
+ */
+typedef struct hm_allocator {
+    void *(*alloc)(size_t size, void *ctx);                                  /**< like malloc */
+    void *(*realloc)(void *ptr, size_t old_size, size_t new_size, void *ctx); /**< like realloc */
+    void (*free)(void *ptr, size_t size, void *ctx);                          /**< like free */
+    void *ctx; /**< handed to each function */
+} hm_allocator;
+
+/** @brief What on_resize is told after each change of the bucket count. */
+typedef struct hm_resize_info {
+    size_t old_buckets; /**< slots before the resize */
+    size_t new_buckets; /**< slots after the resize */
+    size_t entry_size;  /**< key + value + padding per slot, metadata not counted */
+    size_t new_bytes;   /**< bytes of the new table, metadata included */
+    size_t len;         /**< entries in the map */
+    uint64_t nanoseconds; /**< time the resize took */
+} hm_resize_info;
+
+/** @brief How to build a map; zero-initialise it and set what you need. */
+typedef struct hm_config {
+    size_t key_size;   /**< bytes per key, > 0 */
+    size_t value_size; /**< bytes per value; 0 makes a set */
+    size_t capacity;   /**< entries to hold before the first growth; 0: none yet */
+    double max_load;   /**< 0: the default (0.875); else in (0, 1) */
+    hm_hash_fn hash;   /**< NULL: SipHash-1-3 over the key bytes under the map's key */
+    hm_equal_fn equal; /**< NULL: memcmp over the key bytes */
+    hm_drop_fn key_drop;   /**< optional: called on each key the map lets go of */
+    hm_drop_fn value_drop; /**< optional: as key_drop, for values; never for a set */
+    void *udata;           /**< handed to every callback */
+    const hm_allocator *allocator; /**< NULL: malloc, realloc, free; copied by hm_new() */
+    const uint8_t *seed; /**< NULL: 16 random bytes from the OS; else 16 bytes, copied */
+    void (*on_resize)(const hm_resize_info *info, void *udata); /**< optional */
+} hm_config;
+
+/** @brief Counters from hm_get_stats(). */
+typedef struct hm_stats {
+    size_t len;        /**< entries */
+    size_t buckets;    /**< slots */
+    size_t tombstones; /**< slots marked deleted (removal leaves none where it can) */
+    size_t bytes;      /**< bytes the map holds from its allocator now */
+    size_t resizes;    /**< changes of the bucket count since hm_new() */
+    size_t max_probe;  /**< most slot groups any present key's lookup examines */
+    double mean_probe; /**< mean groups examined over present keys (0 when empty) */
+} hm_stats;
+
+/**
+ * @brief Creates a map as @p config describes.
+ *
+ * The configuration is copied, and so are the allocator and the seed.
+ * @return the map, or NULL with errno EINVAL for a bad configuration (key_size
+ * 0, max_load outside (0, 1), an allocator missing a function, sizes whose
+ * table would overflow) or ENOMEM when memory cannot be had.
+ */
+HM_API hm_t *hm_new(const hm_config *config);
+
+/** @brief Drops every entry and releases the map; NULL is a no-op. */
+HM_API void hm_free(hm_t *map);
+
+/**
+ * @brief Copies @p key and @p value into the map.
+ *
+ * @p value may be NULL only for a set.
+ * @return HM_OK for a new key; HM_REPLACED when the key was there (its old
+ * value is dropped and replaced, the stored key kept and the caller's key
+ * dropped); HM_ENOMEM, HM_ERANGE or HM_EINVAL with nothing changed and
+ * nothing dropped.
+ */
+HM_API int hm_insert(hm_t *map, const void *key, const void *value);
+
+/**
+ * @brief Looks @p key up.
+ * @return the stored value (valid until the next change to the map), or NULL
+ * when absent or on a NULL argument. For a set, a non-NULL pointer when present.
+ */
+HM_API void *hm_get(const hm_t *map, const void *key);
+
+/** @brief Tells whether @p key is present; false on a NULL argument. */
+HM_API bool hm_contains(const hm_t *map, const void *key);
+
+/**
+ * @brief The value slot for @p key, inserting the key with a zero-filled value
+ * when absent, in one hash and one probe.
+ *
+ * @p status, when not NULL, receives HM_OK (inserted) or HM_REPLACED (was
+ * there, left untouched).
+ * @return the value slot (a non-NULL pointer for a set), or NULL with
+ * *status < 0 on failure, the map unchanged.
+ */
+HM_API void *hm_entry(hm_t *map, const void *key, int *status);
+
+/**
+ * @brief Removes @p key.
+ *
+ * A non-NULL @p key_out / @p value_out receives the stored bytes, which the
+ * map then does not drop; otherwise they are dropped.
+ * @return 1 when removed, 0 when absent, HM_EINVAL on a NULL map or key.
+ */
+HM_API int hm_remove(hm_t *map, const void *key, void *key_out, void *value_out);
+
+/**
+ * @brief Gives the table room for at least max(@p capacity, hm_len()) entries,
+ * growing or shrinking it; 0 on an empty map releases the table.
+ * @return HM_OK, or HM_ENOMEM / HM_ERANGE / HM_EINVAL with the map unchanged.
+ */
+HM_API int hm_resize(hm_t *map, size_t capacity);
+
+/**
+ * @brief Makes room for hm_len() + @p additional entries: after HM_OK the next
+ * @p additional inserts of new keys allocate nothing and cannot fail.
+ * @return HM_OK, or HM_ENOMEM / HM_ERANGE / HM_EINVAL with the map unchanged.
+ */
+HM_API int hm_reserve(hm_t *map, size_t additional);
+
+/** @brief Drops every entry and keeps the table. */
+HM_API void hm_clear(hm_t *map);
+
+/** @brief Entries in the map; 0 for NULL. */
+HM_API size_t hm_len(const hm_t *map);
+
+/** @brief Entries the map holds before it must allocate; 0 for NULL. */
+HM_API size_t hm_capacity(const hm_t *map);
+
+/** @brief Slots in the table (0 before the first allocation); 0 for NULL. */
+HM_API size_t hm_buckets(const hm_t *map);
+
+/**
+ * @brief Steps through the entries in table order.
+ *
+ * Start with *cursor = 0. @p key and @p value (either may be NULL) receive
+ * pointers to the entry; for a set *value is NULL.
+ * @return true with the next entry, false when done or on a NULL argument.
+ */
+HM_API bool hm_iter_next(const hm_t *map, size_t *cursor, const void **key, void **value);
+
+/** @brief Removes, and drops, every entry for which @p keep returns false. */
+HM_API void hm_retain(hm_t *map, bool (*keep)(const void *key, void *value, void *udata),
+                      void *udata);
+
+/**
+ * @brief Looks up @p n keys stored back to back (key_size bytes each).
+ *
+ * values[i] receives what hm_get() would return for key i. On large tables it
+ * is faster per key than n calls of hm_get(): it hashes ahead and prefetches.
+ * @return how many keys were found; 0 on a NULL argument.
+ */
+HM_API size_t hm_get_many(const hm_t *map, const void *keys, size_t n, void **values);
+
+/** @brief The map's seeded SipHash-1-3 of @p len bytes, for custom hash functions. */
+HM_API uint64_t hm_hash_bytes(const hm_t *map, const void *data, size_t len);
+
+/** @brief Hashes a key that is a `const char *` to a NUL-terminated string. */
+HM_API uint64_t hm_hash_cstr(const void *key, const hm_t *map, void *udata);
+
+/** @brief Compares two keys that are `const char *` to NUL-terminated strings. */
+HM_API bool hm_equal_cstr(const void *a, const void *b, void *udata);
+
+/** @brief A static description of @p status; never NULL. */
+HM_API const char *hm_strerror(int status);
+
+/** @brief Fills @p out with the map's counters; walks the table, O(buckets). */
+HM_API void hm_get_stats(const hm_t *map, hm_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HASHMAP_H */

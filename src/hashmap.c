@@ -1,0 +1,1032 @@
+/*
+ * libhashmap: open addressing over one flat allocation per map.
+ *
+ * Table layout (one block from the map's allocator):
+ *
+ *     [ slot 0 | slot 1 | ... | slot B-1 ][ ctrl 0 ... ctrl B-1 | ctrl 0 ... ctrl W-1 ]
+ *
+ * B (the bucket count) is a power of two, at least W, the group width (16 with
+ * SSE2, 8 on the portable path). A slot holds the key, padding, the value. Each
+ * slot has one control byte: EMPTY, DELETED, or, for a full slot, the top 7 bits
+ * of its key's hash (h2). The first W control bytes are mirrored after the last
+ * one, so that a group of W bytes can be loaded at any position without wrapping.
+ *
+ * Slots come first and control bytes last so that growth can be a realloc of the
+ * whole block (for large tables glibc moves the pages with mremap, copying
+ * nothing) followed by a rehash in place: the old slots stay where they are and
+ * only the small control array moves to the end of the grown block.
+ */
+#define _DEFAULT_SOURCE /* madvise, getrandom */
+
+#include "hashmap.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "siphash_impl.h"
+
+#if defined(__SSE2__) && !defined(HM_PORTABLE)
+#include <emmintrin.h>
+#define HM_SSE2 1
+#define GROUP_WIDTH 16
+#else
+#define HM_SSE2 0
+#define GROUP_WIDTH 8
+#endif
+
+/* The control byte of an empty slot has both top bits set and that of a deleted
+ * slot only the top bit, so one test of the top bit finds both, and a full slot
+ * (0..127, its h2) is the only kind with the top bit clear. */
+enum { CTRL_EMPTY = 0xFF, CTRL_DELETED = 0x80 };
+
+#define DEFAULT_MAX_LOAD 0.875
+#define HUGE_PAGE_BYTES ((size_t)2 << 20)
+
+/* One control byte per group member; a bitmask has a set bit (SSE2) or a set
+ * top bit of a byte (portable) for each member that matches. */
+typedef uint64_t bitmask;
+
+#if HM_SSE2
+typedef __m128i group;
+enum { BITMASK_SHIFT = 0 };
+
+static inline group group_load(const uint8_t *p) { return _mm_loadu_si128((const __m128i *)p); }
+
+static inline bitmask group_match(group g, uint8_t h2)
+{
+    return (bitmask)_mm_movemask_epi8(_mm_cmpeq_epi8(g, _mm_set1_epi8((char)h2)));
+}
+
+static inline bitmask group_match_empty(group g)
+{
+    return (bitmask)_mm_movemask_epi8(_mm_cmpeq_epi8(g, _mm_set1_epi8((char)CTRL_EMPTY)));
+}
+
+static inline bitmask group_match_empty_or_deleted(group g)
+{
+    return (bitmask)_mm_movemask_epi8(g);
+}
+
+static inline bitmask group_match_full(group g)
+{
+    return (bitmask)_mm_movemask_epi8(g) ^ 0xFFFFu;
+}
+#else
+typedef uint64_t group;
+enum { BITMASK_SHIFT = 3 };
+#define LSB_EACH 0x0101010101010101ull
+#define MSB_EACH 0x8080808080808080ull
+
+static inline group group_load(const uint8_t *p)
+{
+    uint64_t g;
+    memcpy(&g, p, sizeof g);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    g = __builtin_bswap64(g); /* byte i of the group is bits 8i..8i+7 */
+#endif
+    return g;
+}
+
+/* May report a byte above a true match as matching too (the borrow of the
+ * subtraction); callers compare keys, so a false candidate costs only time. */
+static inline bitmask group_match(group g, uint8_t h2)
+{
+    uint64_t x = g ^ (LSB_EACH * h2);
+    return (x - LSB_EACH) & ~x & MSB_EACH;
+}
+
+/* Exact: only EMPTY has bit 6 set as well as bit 7. */
+static inline bitmask group_match_empty(group g) { return g & (g << 1) & MSB_EACH; }
+static inline bitmask group_match_empty_or_deleted(group g) { return g & MSB_EACH; }
+static inline bitmask group_match_full(group g) { return ~g & MSB_EACH; }
+#endif
+
+static inline size_t ctz64(uint64_t x)
+{
+#if defined(__GNUC__)
+    return (size_t)__builtin_ctzll(x);
+#else
+    size_t n = 0;
+    while (!(x & 1)) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
+static inline size_t clz64(uint64_t x)
+{
+#if defined(__GNUC__)
+    return (size_t)__builtin_clzll(x);
+#else
+    size_t n = 0;
+    while (!(x & (1ull << 63))) {
+        x <<= 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
+/* Position in the group of the lowest member a non-zero bitmask names. */
+static inline size_t bitmask_lowest(bitmask b) { return ctz64(b) >> BITMASK_SHIFT; }
+static inline bitmask bitmask_next(bitmask b) { return b & (b - 1); }
+
+/* Members before the first match, W when none matches. */
+static inline size_t bitmask_trailing(bitmask b)
+{
+    return b ? bitmask_lowest(b) : GROUP_WIDTH;
+}
+
+/* Members after the last match, W when none matches. */
+static inline size_t bitmask_leading(bitmask b)
+{
+    if (!b)
+        return GROUP_WIDTH;
+#if HM_SSE2
+    return clz64(b) - (64 - GROUP_WIDTH);
+#else
+    return clz64(b) >> 3;
+#endif
+}
+
+/* Control bytes of a map with no table: one group of EMPTY, so a lookup needs no
+ * special case. It is never written. */
+static const uint8_t empty_group[GROUP_WIDTH] = {
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+#if GROUP_WIDTH == 16
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+#endif
+};
+
+struct hm {
+    uint8_t *ctrl;        /* buckets + GROUP_WIDTH control bytes */
+    unsigned char *slots; /* the table block; NULL when there is none */
+    size_t mask;          /* buckets - 1; 0 when there is no table */
+    size_t buckets;
+    size_t len;
+    size_t cap;         /* entries the table holds: floor(buckets * max_load) */
+    size_t growth_left; /* EMPTY slots that may still be filled before a rehash */
+    size_t tombstones;
+    size_t resizes;
+    size_t key_size, value_size, value_offset, slot_size;
+    double max_load;
+    uint64_t k0, k1; /* the SipHash key */
+    uint8_t seed[16];
+    hm_hash_fn hash;
+    hm_equal_fn equal;
+    hm_drop_fn key_drop, value_drop;
+    void *udata;
+    void (*on_resize)(const hm_resize_info *info, void *udata);
+    hm_allocator alloc;
+    bool default_alloc;
+    unsigned char scratch[]; /* one slot, for swaps during a rehash in place */
+};
+
+/* ---- the default allocator ---------------------------------------------- */
+
+static void *std_alloc(size_t size, void *ctx)
+{
+    (void)ctx;
+    return malloc(size);
+}
+
+static void *std_realloc(void *ptr, size_t old_size, size_t new_size, void *ctx)
+{
+    (void)old_size;
+    (void)ctx;
+    return realloc(ptr, new_size);
+}
+
+static void std_free(void *ptr, size_t size, void *ctx)
+{
+    (void)size;
+    (void)ctx;
+    free(ptr);
+}
+
+/* ---- sizes -------------------------------------------------------------- */
+
+/* The alignment the API promises for an object of this size: the largest power
+ * of two dividing it, at most alignof(max_align_t). */
+static size_t natural_align(size_t size)
+{
+    size_t a = size ? (size & -size) : 1;
+    return a < alignof(max_align_t) ? a : alignof(max_align_t);
+}
+
+static bool add_ok(size_t a, size_t b, size_t *out)
+{
+    if (a > SIZE_MAX - b)
+        return false;
+    *out = a + b;
+    return true;
+}
+
+static bool mul_ok(size_t a, size_t b, size_t *out)
+{
+    if (b && a > SIZE_MAX / b)
+        return false;
+    *out = a * b;
+    return true;
+}
+
+static bool round_up_ok(size_t n, size_t align, size_t *out)
+{
+    if (!add_ok(n, align - 1, out))
+        return false;
+    *out &= ~(align - 1);
+    return true;
+}
+
+static size_t cap_for_buckets(size_t buckets, double max_load)
+{
+    if (buckets == 0)
+        return 0;
+    double c = (double)buckets * max_load;
+    /* At least one slot stays EMPTY, which is what ends every probe. */
+    return c >= (double)buckets ? buckets - 1 : (size_t)c;
+}
+
+/* Bytes of a table of `buckets` slots, control bytes included. */
+static bool table_bytes(const hm_t *m, size_t buckets, size_t *out)
+{
+    size_t slots;
+    return mul_ok(buckets, m->slot_size, &slots) && add_ok(slots, buckets, out) &&
+           add_ok(*out, GROUP_WIDTH, out) && *out <= PTRDIFF_MAX;
+}
+
+/* The smallest bucket count whose capacity is at least `want`. */
+static int buckets_for(const hm_t *m, size_t want, size_t *out)
+{
+    size_t b = GROUP_WIDTH, bytes;
+    while (cap_for_buckets(b, m->max_load) < want) {
+        if (b > SIZE_MAX / 2)
+            return HM_ERANGE;
+        b *= 2;
+    }
+    if (!table_bytes(m, b, &bytes))
+        return HM_ERANGE;
+    *out = b;
+    return HM_OK;
+}
+
+/* ---- slots and control bytes -------------------------------------------- */
+
+static inline unsigned char *slot_at(const hm_t *m, size_t i) { return m->slots + i * m->slot_size; }
+
+static inline void *value_of(const hm_t *m, unsigned char *slot)
+{
+    /* A set hands back the stored key: a non-NULL pointer that means "present". */
+    return m->value_size ? slot + m->value_offset : slot;
+}
+
+static inline uint8_t h2_of(uint64_t hash) { return (uint8_t)(hash >> 57); }
+
+/* Writes a control byte and its mirror (the same byte when i >= GROUP_WIDTH). */
+static inline void set_ctrl(uint8_t *ctrl, size_t mask, size_t i, uint8_t v)
+{
+    ctrl[i] = v;
+    ctrl[((i - GROUP_WIDTH) & mask) + GROUP_WIDTH] = v;
+}
+
+static inline uint64_t hash_key(const hm_t *m, const void *key)
+{
+    if (m->hash)
+        return m->hash(key, m, m->udata);
+    return hm__siphash13(key, m->key_size, m->k0, m->k1);
+}
+
+/* Sizes the compiler can see turn memcmp into one or two loads and compares. */
+static inline bool key_equal(const hm_t *m, const void *a, const void *b)
+{
+    if (m->equal)
+        return m->equal(a, b, m->udata);
+    switch (m->key_size) {
+    case 4:
+        return memcmp(a, b, 4) == 0;
+    case 8:
+        return memcmp(a, b, 8) == 0;
+    case 16:
+        return memcmp(a, b, 16) == 0;
+    default:
+        return memcmp(a, b, m->key_size) == 0;
+    }
+}
+
+#define NOT_FOUND SIZE_MAX
+
+/* Triangular probing over groups: offsets W, 3W, 6W, ... visit every group of
+ * a power-of-two table once before repeating. */
+static inline size_t find(const hm_t *m, const void *key, uint64_t hash)
+{
+    size_t mask = m->mask, pos = hash & mask, stride = 0;
+    uint8_t h2 = h2_of(hash);
+    for (;;) {
+        group g = group_load(m->ctrl + pos);
+        for (bitmask b = group_match(g, h2); b; b = bitmask_next(b)) {
+            size_t i = (pos + bitmask_lowest(b)) & mask;
+            if (key_equal(m, key, slot_at(m, i)))
+                return i;
+        }
+        if (group_match_empty(g))
+            return NOT_FOUND;
+        stride += GROUP_WIDTH;
+        pos = (pos + stride) & mask;
+    }
+}
+
+/* The first EMPTY or DELETED slot on the key's probe sequence. */
+static inline size_t find_insert_slot(const uint8_t *ctrl, size_t mask, uint64_t hash)
+{
+    size_t pos = hash & mask, stride = 0;
+    for (;;) {
+        bitmask b = group_match_empty_or_deleted(group_load(ctrl + pos));
+        if (b)
+            return (pos + bitmask_lowest(b)) & mask;
+        stride += GROUP_WIDTH;
+        pos = (pos + stride) & mask;
+    }
+}
+
+/* ---- memory ------------------------------------------------------------- */
+
+/* Large tables ask for transparent huge pages: on this machine class a fault on
+ * fresh anonymous memory costs far more per 4 KiB page than per 2 MiB one, and
+ * THP is given only to madvise()d memory. Only for the default allocator: a
+ * user's allocator decides about its own memory. */
+static void advise_huge(const hm_t *m, void *base, size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    if (!m->default_alloc || bytes < HUGE_PAGE_BYTES)
+        return;
+    /* Round outwards: a large malloc block is a mapping of its own, from the
+     * page holding its header to the page holding its end. Advising just the
+     * pages inside the block would split the mapping in two, and glibc's
+     * realloc could then no longer grow it with mremap (EFAULT) and would
+     * copy instead. */
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t)base & ~(page - 1);
+    uintptr_t end = ((uintptr_t)base + bytes + page - 1) & ~(page - 1);
+    (void)madvise((void *)start, end - start, MADV_HUGEPAGE); /* advice only */
+#else
+    (void)m;
+    (void)base;
+    (void)bytes;
+#endif
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void report_resize(hm_t *m, size_t old_buckets, uint64_t start)
+{
+    m->resizes++;
+    if (!m->on_resize)
+        return;
+    size_t bytes = 0;
+    if (m->buckets)
+        table_bytes(m, m->buckets, &bytes);
+    hm_resize_info info = {
+        .old_buckets = old_buckets,
+        .new_buckets = m->buckets,
+        .entry_size = m->slot_size,
+        .new_bytes = bytes,
+        .len = m->len,
+        .nanoseconds = now_ns() - start,
+    };
+    m->on_resize(&info, m->udata);
+}
+
+static void set_table(hm_t *m, unsigned char *base, size_t buckets)
+{
+    m->slots = base;
+    m->buckets = buckets;
+    m->mask = buckets ? buckets - 1 : 0;
+    m->ctrl = base ? base + buckets * m->slot_size : (uint8_t *)empty_group;
+    m->cap = cap_for_buckets(buckets, m->max_load);
+    m->growth_left = m->cap - m->len;
+    m->tombstones = 0;
+}
+
+static void release_table(hm_t *m)
+{
+    if (m->slots) {
+        size_t bytes = 0;
+        table_bytes(m, m->buckets, &bytes);
+        m->alloc.free(m->slots, bytes, m->alloc.ctx);
+    }
+}
+
+/* ---- rehashing ---------------------------------------------------------- */
+
+/* Which group of the probe sequence starting at hash's home `i` falls in;
+ * equal for two positions means a lookup examines them in the same step. */
+static inline size_t probe_group(size_t mask, uint64_t hash, size_t i)
+{
+    return ((i - (hash & mask)) & mask) / GROUP_WIDTH;
+}
+
+/*
+ * Rehashes, without allocating, a table in which the entries still to be placed
+ * are marked DELETED and every other slot is EMPTY or already placed. Each
+ * pending entry goes to the first free slot of its probe sequence; when that
+ * slot holds another pending entry the two are swapped and the newcomer is
+ * placed in turn. Only slots below `limit` can be pending.
+ */
+static void rehash_pending(hm_t *m, size_t limit)
+{
+    uint8_t *ctrl = m->ctrl;
+    size_t mask = m->mask;
+    for (size_t i = 0; i < limit; i++) {
+        if (ctrl[i] != CTRL_DELETED)
+            continue;
+        unsigned char *cur = slot_at(m, i);
+        for (;;) {
+            uint64_t hash = hash_key(m, cur);
+            size_t dst = find_insert_slot(ctrl, mask, hash);
+            if (probe_group(mask, hash, i) == probe_group(mask, hash, dst)) {
+                set_ctrl(ctrl, mask, i, h2_of(hash));
+                break;
+            }
+            uint8_t prev = ctrl[dst];
+            set_ctrl(ctrl, mask, dst, h2_of(hash));
+            unsigned char *to = slot_at(m, dst);
+            if (prev == CTRL_EMPTY) {
+                set_ctrl(ctrl, mask, i, CTRL_EMPTY);
+                memcpy(to, cur, m->slot_size);
+                break;
+            }
+            memcpy(m->scratch, to, m->slot_size);
+            memcpy(to, cur, m->slot_size);
+            memcpy(cur, m->scratch, m->slot_size);
+        }
+    }
+    m->growth_left = m->cap - m->len;
+    m->tombstones = 0;
+}
+
+/* Marks full slots pending and frees the rest, in [0, n). */
+static void mark_pending(uint8_t *ctrl, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ctrl[i] = (ctrl[i] & 0x80) ? CTRL_EMPTY : CTRL_DELETED;
+}
+
+static void fix_mirror(uint8_t *ctrl, size_t buckets)
+{
+    memcpy(ctrl + buckets, ctrl, GROUP_WIDTH);
+}
+
+/* Clears the tombstones of a table at its size. */
+static void rehash_same_size(hm_t *m)
+{
+    mark_pending(m->ctrl, m->buckets);
+    fix_mirror(m->ctrl, m->buckets);
+    rehash_pending(m, m->buckets);
+}
+
+/* Grows the table block with the allocator's realloc and rehashes in place: at
+ * no point do two copies of the entries exist. */
+static int grow_in_place(hm_t *m, size_t new_buckets)
+{
+    size_t old_buckets = m->buckets, old_bytes, new_bytes;
+    if (!table_bytes(m, old_buckets, &old_bytes) || !table_bytes(m, new_buckets, &new_bytes))
+        return HM_ERANGE;
+    uint64_t start = m->on_resize ? now_ns() : 0;
+    unsigned char *base = m->alloc.realloc(m->slots, old_bytes, new_bytes, m->alloc.ctx);
+    if (!base)
+        return HM_ENOMEM;
+    advise_huge(m, base, new_bytes);
+
+    uint8_t *old_ctrl = base + old_buckets * m->slot_size;
+    uint8_t *ctrl = base + new_buckets * m->slot_size;
+    memmove(ctrl, old_ctrl, old_buckets);
+    mark_pending(ctrl, old_buckets);
+    memset(ctrl + old_buckets, CTRL_EMPTY, new_buckets - old_buckets + GROUP_WIDTH);
+    fix_mirror(ctrl, new_buckets);
+
+    set_table(m, base, new_buckets);
+    rehash_pending(m, old_buckets);
+    report_resize(m, old_buckets, start);
+    return HM_OK;
+}
+
+/* Moves every entry into a newly allocated table of `new_buckets` (0: none),
+ * then frees the old one: for the first table and for shrinking. */
+static int move_to_new(hm_t *m, size_t new_buckets)
+{
+    size_t old_buckets = m->buckets, new_bytes = 0;
+    unsigned char *base = NULL;
+    uint64_t start = m->on_resize ? now_ns() : 0;
+    if (new_buckets) {
+        if (!table_bytes(m, new_buckets, &new_bytes))
+            return HM_ERANGE;
+        base = m->alloc.alloc(new_bytes, m->alloc.ctx);
+        if (!base)
+            return HM_ENOMEM;
+        advise_huge(m, base, new_bytes);
+        uint8_t *ctrl = base + new_buckets * m->slot_size;
+        memset(ctrl, CTRL_EMPTY, new_buckets + GROUP_WIDTH);
+        for (size_t i = 0; i < old_buckets && m->len; i++) {
+            if (m->ctrl[i] & 0x80)
+                continue;
+            unsigned char *from = slot_at(m, i);
+            uint64_t hash = hash_key(m, from);
+            size_t dst = find_insert_slot(ctrl, new_buckets - 1, hash);
+            set_ctrl(ctrl, new_buckets - 1, dst, h2_of(hash));
+            memcpy(base + dst * m->slot_size, from, m->slot_size);
+        }
+    }
+    release_table(m);
+    set_table(m, base, new_buckets);
+    if (new_buckets != old_buckets)
+        report_resize(m, old_buckets, start);
+    return HM_OK;
+}
+
+static int resize_buckets(hm_t *m, size_t new_buckets)
+{
+    if (new_buckets == m->buckets) {
+        if (m->tombstones)
+            rehash_same_size(m);
+        return HM_OK;
+    }
+    if (m->buckets && new_buckets > m->buckets)
+        return grow_in_place(m, new_buckets);
+    return move_to_new(m, new_buckets);
+}
+
+/* Makes growth_left >= additional: by clearing tombstones when the table is at
+ * most half full, else by growing to at least double. */
+static int reserve_rehash(hm_t *m, size_t additional)
+{
+    size_t want, nb;
+    if (!add_ok(m->len, additional, &want))
+        return HM_ERANGE;
+    if (m->buckets && want <= m->cap / 2) {
+        rehash_same_size(m);
+        return HM_OK;
+    }
+    if (want < m->cap + 1)
+        want = m->cap + 1;
+    int rc = buckets_for(m, want, &nb);
+    if (rc < 0)
+        return rc;
+    return resize_buckets(m, nb);
+}
+
+/* ---- creation ----------------------------------------------------------- */
+
+static void random_seed(uint8_t seed[16])
+{
+    size_t got = 0;
+    while (got < 16) {
+        ssize_t n = getrandom(seed + got, 16 - got, 0);
+        if (n > 0)
+            got += (size_t)n;
+        else if (errno != EINTR)
+            break;
+    }
+    if (got == 16)
+        return;
+    /* No getrandom (a kernel before 3.17): mix what differs between maps and
+     * runs. Weaker than OS randomness, and documented as such. */
+    static const uint8_t zero[16];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t mix[4] = {(uint64_t)ts.tv_sec, (uint64_t)ts.tv_nsec, (uint64_t)(uintptr_t)seed,
+                       (uint64_t)getpid()};
+    uint64_t a = hm_siphash24(mix, sizeof mix, zero);
+    uint64_t b = hm_siphash24(&a, sizeof a, zero);
+    memcpy(seed, &a, 8);
+    memcpy(seed + 8, &b, 8);
+}
+
+static hm_t *fail_new(int err)
+{
+    errno = err;
+    return NULL;
+}
+
+hm_t *hm_new(const hm_config *c)
+{
+    if (!c || c->key_size == 0)
+        return fail_new(EINVAL);
+    double max_load = c->max_load == 0 ? DEFAULT_MAX_LOAD : c->max_load;
+    if (!(max_load > 0 && max_load < 1))
+        return fail_new(EINVAL);
+    const hm_allocator *a = c->allocator;
+    if (a && (!a->alloc || !a->realloc || !a->free))
+        return fail_new(EINVAL);
+
+    size_t key_align = natural_align(c->key_size), value_align = natural_align(c->value_size);
+    size_t slot_align = key_align > value_align ? key_align : value_align;
+    size_t value_offset, slot_end, slot_size, struct_size;
+    if (!round_up_ok(c->key_size, value_align, &value_offset) ||
+        !add_ok(value_offset, c->value_size, &slot_end) ||
+        !round_up_ok(slot_end, slot_align, &slot_size) ||
+        !add_ok(sizeof(struct hm), slot_size, &struct_size) || slot_size > PTRDIFF_MAX)
+        return fail_new(EINVAL);
+
+    /* Every size is checked before anything is allocated: a configuration
+     * whose smallest table, or the table for config.capacity, cannot be sized
+     * is EINVAL, never ENOMEM. */
+    struct hm layout = {.slot_size = slot_size, .max_load = max_load};
+    size_t buckets = 0, bytes;
+    if (!table_bytes(&layout, GROUP_WIDTH, &bytes) ||
+        (c->capacity && buckets_for(&layout, c->capacity, &buckets) < 0))
+        return fail_new(EINVAL);
+
+    hm_allocator alloc = a ? *a : (hm_allocator){std_alloc, std_realloc, std_free, NULL};
+    hm_t *m = alloc.alloc(struct_size, alloc.ctx);
+    if (!m)
+        return fail_new(ENOMEM);
+    *m = (hm_t){
+        .key_size = c->key_size,
+        .value_size = c->value_size,
+        .value_offset = value_offset,
+        .slot_size = slot_size,
+        .max_load = max_load,
+        .hash = c->hash,
+        .equal = c->equal,
+        .key_drop = c->key_drop,
+        .value_drop = c->value_size ? c->value_drop : NULL,
+        .udata = c->udata,
+        .alloc = alloc,
+        .default_alloc = a == NULL,
+    };
+    if (c->seed)
+        memcpy(m->seed, c->seed, 16);
+    else
+        random_seed(m->seed);
+    hm__sip_key_words(m->seed, &m->k0, &m->k1);
+    set_table(m, NULL, 0);
+
+    if (buckets) {
+        if (move_to_new(m, buckets) < 0) {
+            alloc.free(m, struct_size, alloc.ctx);
+            return fail_new(ENOMEM);
+        }
+        m->resizes = 0; /* sizing at creation is not a resize */
+    }
+    m->on_resize = c->on_resize;
+    return m;
+}
+
+static void drop_all(hm_t *m)
+{
+    if (!m->key_drop && !m->value_drop)
+        return;
+    for (size_t i = 0; i < m->buckets; i++) {
+        if (m->ctrl[i] & 0x80)
+            continue;
+        unsigned char *slot = slot_at(m, i);
+        if (m->key_drop)
+            m->key_drop(slot, m->udata);
+        if (m->value_drop)
+            m->value_drop(slot + m->value_offset, m->udata);
+    }
+}
+
+void hm_free(hm_t *m)
+{
+    if (!m)
+        return;
+    drop_all(m);
+    release_table(m);
+    m->alloc.free(m, sizeof(struct hm) + m->slot_size, m->alloc.ctx);
+}
+
+/* ---- changes ------------------------------------------------------------ */
+
+/* Claims slot i (EMPTY or DELETED) for a new key with the given hash. */
+static inline unsigned char *occupy(hm_t *m, size_t i, uint64_t hash, const void *key)
+{
+    uint8_t prev = m->ctrl[i];
+    m->growth_left -= prev == CTRL_EMPTY;
+    m->tombstones -= prev == CTRL_DELETED;
+    set_ctrl(m->ctrl, m->mask, i, h2_of(hash));
+    m->len++;
+    unsigned char *slot = slot_at(m, i);
+    memcpy(slot, key, m->key_size);
+    return slot;
+}
+
+/* The slot for a new key, growing first when the table has no room: the one
+ * path by which hm_insert and hm_entry add keys. */
+static inline int slot_for_new_key(hm_t *m, uint64_t hash, size_t *out)
+{
+    size_t i = find_insert_slot(m->ctrl, m->mask, hash);
+    if (m->growth_left == 0 && m->ctrl[i] == CTRL_EMPTY) {
+        int rc = reserve_rehash(m, 1);
+        if (rc < 0)
+            return rc;
+        i = find_insert_slot(m->ctrl, m->mask, hash);
+    }
+    *out = i;
+    return HM_OK;
+}
+
+int hm_insert(hm_t *m, const void *key, const void *value)
+{
+    if (!m || !key || (!value && m->value_size))
+        return HM_EINVAL;
+    uint64_t hash = hash_key(m, key);
+    size_t i = find(m, key, hash);
+    if (i != NOT_FOUND) {
+        unsigned char *v = slot_at(m, i) + m->value_offset;
+        if (m->value_drop)
+            m->value_drop(v, m->udata);
+        if (m->value_size)
+            memcpy(v, value, m->value_size);
+        if (m->key_drop)
+            m->key_drop((void *)key, m->udata);
+        return HM_REPLACED;
+    }
+    int rc = slot_for_new_key(m, hash, &i);
+    if (rc < 0)
+        return rc;
+    unsigned char *slot = occupy(m, i, hash, key);
+    if (m->value_size)
+        memcpy(slot + m->value_offset, value, m->value_size);
+    return HM_OK;
+}
+
+void *hm_entry(hm_t *m, const void *key, int *status)
+{
+    int st = HM_EINVAL;
+    void *result = NULL;
+    if (m && key) {
+        uint64_t hash = hash_key(m, key);
+        size_t i = find(m, key, hash);
+        if (i != NOT_FOUND) {
+            st = HM_REPLACED;
+            result = value_of(m, slot_at(m, i));
+        } else if ((st = slot_for_new_key(m, hash, &i)) == HM_OK) {
+            unsigned char *slot = occupy(m, i, hash, key);
+            memset(slot + m->value_offset, 0, m->value_size);
+            result = value_of(m, slot);
+        }
+    }
+    if (status)
+        *status = st;
+    return result;
+}
+
+/* Frees slot i. It may become EMPTY only if no lookup can ever have passed over
+ * it: that is, if every group of W bytes holding it also holds an EMPTY slot.
+ * Otherwise it becomes DELETED, a tombstone that lets probes go on. */
+static void erase_at(hm_t *m, size_t i)
+{
+    size_t before = (i - GROUP_WIDTH) & m->mask;
+    bitmask empty_before = group_match_empty(group_load(m->ctrl + before));
+    bitmask empty_after = group_match_empty(group_load(m->ctrl + i));
+    if (bitmask_leading(empty_before) + bitmask_trailing(empty_after) >= GROUP_WIDTH) {
+        set_ctrl(m->ctrl, m->mask, i, CTRL_DELETED);
+        m->tombstones++;
+    } else {
+        set_ctrl(m->ctrl, m->mask, i, CTRL_EMPTY);
+        m->growth_left++;
+    }
+    m->len--;
+}
+
+int hm_remove(hm_t *m, const void *key, void *key_out, void *value_out)
+{
+    if (!m || !key)
+        return HM_EINVAL;
+    size_t i = find(m, key, hash_key(m, key));
+    if (i == NOT_FOUND)
+        return 0;
+    unsigned char *slot = slot_at(m, i);
+    if (key_out)
+        memcpy(key_out, slot, m->key_size);
+    else if (m->key_drop)
+        m->key_drop(slot, m->udata);
+    if (m->value_size) {
+        if (value_out)
+            memcpy(value_out, slot + m->value_offset, m->value_size);
+        else if (m->value_drop)
+            m->value_drop(slot + m->value_offset, m->udata);
+    }
+    erase_at(m, i);
+    return 1;
+}
+
+int hm_resize(hm_t *m, size_t capacity)
+{
+    if (!m)
+        return HM_EINVAL;
+    size_t want = capacity > m->len ? capacity : m->len, nb = 0;
+    if (want) {
+        int rc = buckets_for(m, want, &nb);
+        if (rc < 0)
+            return rc;
+    }
+    return resize_buckets(m, nb);
+}
+
+int hm_reserve(hm_t *m, size_t additional)
+{
+    if (!m)
+        return HM_EINVAL;
+    if (additional <= m->growth_left)
+        return HM_OK;
+    return reserve_rehash(m, additional);
+}
+
+void hm_clear(hm_t *m)
+{
+    if (!m || !m->buckets)
+        return;
+    drop_all(m);
+    memset(m->ctrl, CTRL_EMPTY, m->buckets + GROUP_WIDTH);
+    m->len = 0;
+    m->growth_left = m->cap;
+    m->tombstones = 0;
+}
+
+void hm_retain(hm_t *m, bool (*keep)(const void *key, void *value, void *udata), void *udata)
+{
+    if (!m || !keep)
+        return;
+    for (size_t i = 0; i < m->buckets && m->len; i++) {
+        if (m->ctrl[i] & 0x80)
+            continue;
+        unsigned char *slot = slot_at(m, i);
+        void *value = m->value_size ? slot + m->value_offset : NULL;
+        if (keep(slot, value, udata))
+            continue;
+        if (m->key_drop)
+            m->key_drop(slot, m->udata);
+        if (m->value_drop)
+            m->value_drop(value, m->udata);
+        erase_at(m, i);
+    }
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+void *hm_get(const hm_t *m, const void *key)
+{
+    if (!m || !key)
+        return NULL;
+    size_t i = find(m, key, hash_key(m, key));
+    return i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
+}
+
+bool hm_contains(const hm_t *m, const void *key)
+{
+    return hm_get(m, key) != NULL;
+}
+
+size_t hm_get_many(const hm_t *m, const void *keys, size_t n, void **values)
+{
+    enum { BATCH = 16 };
+    if (!m || !keys || !values)
+        return 0;
+    const unsigned char *k = keys;
+    size_t found = 0;
+    for (size_t start = 0; start < n; start += BATCH) {
+        size_t count = n - start < BATCH ? n - start : BATCH;
+        uint64_t hashes[BATCH];
+        /* Hash the whole batch first and prefetch each key's first group and
+         * slot, so that the cache misses of the batch overlap. */
+        for (size_t j = 0; j < count; j++) {
+            uint64_t h = hash_key(m, k + (start + j) * m->key_size);
+            hashes[j] = h;
+#if defined(__GNUC__)
+            if (m->slots) {
+                __builtin_prefetch(m->ctrl + (h & m->mask));
+                __builtin_prefetch(m->slots + (h & m->mask) * m->slot_size);
+            }
+#endif
+        }
+        for (size_t j = 0; j < count; j++) {
+            size_t i = find(m, k + (start + j) * m->key_size, hashes[j]);
+            values[start + j] = i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
+            found += i != NOT_FOUND;
+        }
+    }
+    return found;
+}
+
+size_t hm_len(const hm_t *m) { return m ? m->len : 0; }
+size_t hm_capacity(const hm_t *m) { return m ? m->cap : 0; }
+size_t hm_buckets(const hm_t *m) { return m ? m->buckets : 0; }
+
+bool hm_iter_next(const hm_t *m, size_t *cursor, const void **key, void **value)
+{
+    if (!m || !cursor)
+        return false;
+    /* A group at a time; a match past the last bucket is a mirror byte, which
+     * means every real slot from the cursor on was empty. */
+    for (size_t pos = *cursor; pos < m->buckets; pos += GROUP_WIDTH) {
+        bitmask full = group_match_full(group_load(m->ctrl + pos));
+        if (!full)
+            continue;
+        size_t i = pos + bitmask_lowest(full);
+        if (i >= m->buckets)
+            break;
+        unsigned char *slot = slot_at(m, i);
+        *cursor = i + 1;
+        if (key)
+            *key = slot;
+        if (value)
+            *value = m->value_size ? slot + m->value_offset : NULL;
+        return true;
+    }
+    *cursor = m->buckets;
+    return false;
+}
+
+uint64_t hm_hash_bytes(const hm_t *m, const void *data, size_t len)
+{
+    if (!m || (!data && len))
+        return 0;
+    return hm__siphash13(data, len, m->k0, m->k1);
+}
+
+uint64_t hm_hash_cstr(const void *key, const hm_t *m, void *udata)
+{
+    (void)udata;
+    const char *s = *(const char *const *)key;
+    return hm_hash_bytes(m, s, strlen(s));
+}
+
+bool hm_equal_cstr(const void *a, const void *b, void *udata)
+{
+    (void)udata;
+    return strcmp(*(const char *const *)a, *(const char *const *)b) == 0;
+}
+
+const char *hm_strerror(int status)
+{
+    switch (status) {
+    case HM_OK:
+        return "success";
+    case HM_REPLACED:
+        return "success: an existing key's value was replaced";
+    case HM_ENOMEM:
+        return "out of memory: the map is unchanged";
+    case HM_EINVAL:
+        return "invalid argument: the map is unchanged";
+    case HM_ERANGE:
+        return "requested size is too large";
+    default:
+        return "unknown status code";
+    }
+}
+
+/* Groups a lookup of the key in slot i examines, following its probe sequence
+ * from its home position to the group that holds i. */
+static size_t probe_length(const hm_t *m, size_t i)
+{
+    uint64_t hash = hash_key(m, slot_at(m, i));
+    size_t pos = hash & m->mask, stride = 0, groups = 1;
+    while (((i - pos) & m->mask) >= GROUP_WIDTH) {
+        stride += GROUP_WIDTH;
+        pos = (pos + stride) & m->mask;
+        groups++;
+    }
+    return groups;
+}
+
+void hm_get_stats(const hm_t *m, hm_stats *out)
+{
+    if (!out)
+        return;
+    *out = (hm_stats){0};
+    if (!m)
+        return;
+    size_t table = 0, total = 0;
+    if (m->buckets)
+        table_bytes(m, m->buckets, &table);
+    out->len = m->len;
+    out->buckets = m->buckets;
+    out->tombstones = m->tombstones;
+    out->bytes = sizeof(struct hm) + m->slot_size + table;
+    out->resizes = m->resizes;
+    for (size_t i = 0; i < m->buckets; i++) {
+        if (m->ctrl[i] & 0x80)
+            continue;
+        size_t p = probe_length(m, i);
+        total += p;
+        if (p > out->max_probe)
+            out->max_probe = p;
+    }
+    out->mean_probe = m->len ? (double)total / (double)m->len : 0.0;
+}

@@ -1,0 +1,41 @@
+# cmake -DSOURCE_DIR=<libhashmap> -P check_readme.cmake
+#
+# The README's "Install and use" section shows each way in as a code block
+# right after a line <!-- from tests/package/... -->: the block must appear,
+# as it is, in that file, which the package tests build. At least three
+# blocks: find_package, pkg-config, add_subdirectory.
+cmake_minimum_required(VERSION 3.21)
+file(READ "${SOURCE_DIR}/README.md" readme)
+string(FIND "${readme}" "\n## Install and use" start)
+if(start EQUAL -1)
+  message(FATAL_ERROR "README.md has no '## Install and use' section")
+endif()
+string(SUBSTRING "${readme}" ${start} -1 section)
+string(SUBSTRING "${section}" 1 -1 rest)
+string(FIND "${rest}" "\n## " end)
+if(NOT end EQUAL -1)
+  string(SUBSTRING "${rest}" 0 ${end} section)
+endif()
+
+set(checked 0)
+while(section MATCHES "<!-- from ([^ ]+) -->[ \t]*\n```[a-z]*\n([^`]*)```")
+  set(path "${CMAKE_MATCH_1}")
+  set(block "${CMAKE_MATCH_2}")
+  if(NOT EXISTS "${SOURCE_DIR}/${path}")
+    message(FATAL_ERROR "README.md quotes ${path}, which does not exist")
+  endif()
+  file(READ "${SOURCE_DIR}/${path}" content)
+  string(FIND "${content}" "${block}" found)
+  if(found EQUAL -1)
+    message(FATAL_ERROR "README.md's block from ${path} is not in that file:\n${block}")
+  endif()
+  math(EXPR checked "${checked} + 1")
+  string(FIND "${section}" "${block}" at)
+  string(LENGTH "${block}" length)
+  math(EXPR after "${at} + ${length}")
+  string(SUBSTRING "${section}" ${after} -1 section)
+endwhile()
+if(checked LESS 3)
+  message(FATAL_ERROR "README.md's 'Install and use' has ${checked} quoted blocks, not 3 or more")
+endif()
+message(STATUS "${checked} README blocks match their consumer projects")

@@ -1,0 +1,3206 @@
+/*
+ * Tests of the map (include/hashmap.h) against the contract in API.md: every
+ * function and return code, the drop-callback accounting, sets, C-string
+ * keys, alignment, iteration, a failing allocator, and a differential test
+ * that drives the map and a trivially correct model with the same random
+ * operations.
+ *
+ * argv[1] (the tests/data directory) is not needed here. The environment
+ * variable HM_TEST_SEED overrides the differential test's base seed.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdalign.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hashmap.h"
+
+static const uint8_t test_seed[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                      0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+
+/* ------------------------------------------------------------------------ */
+/* A counting allocator that fails on demand                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Each block carries its size in front so that free and realloc can be
+ * checked against what was really allocated; the header keeps the block
+ * aligned to max_align_t because its size is a multiple of that alignment. */
+typedef union block_header {
+    max_align_t align;
+    struct {
+        size_t size;
+        uint64_t magic;
+    } h;
+} block_header;
+
+#define BLOCK_MAGIC UINT64_C(0x68617368626c6f63)
+
+typedef struct test_alloc {
+    hm_allocator a;    /* a.ctx points back to this struct */
+    size_t calls;      /* alloc and realloc calls, failed ones included */
+    size_t fail_at;    /* fail exactly the call with this number; 0: none */
+    bool fail_all;     /* fail every call while set */
+    size_t failures;   /* calls failed on purpose */
+    size_t live_bytes, live_blocks, peak_bytes;
+    size_t bad_sizes;  /* frees and reallocs whose size differs from the block's */
+    size_t refused;    /* absurd sizes refused, as an OS would */
+} test_alloc;
+
+/* More than any test needs; refused rather than passed to malloc, which
+ * under ASan aborts on sizes beyond its limit instead of returning NULL. */
+#define TA_MAX_SIZE ((size_t)1 << 36)
+
+static bool ta_should_fail(test_alloc *t)
+{
+    t->calls++;
+    if (t->fail_all || t->calls == t->fail_at) {
+        t->failures++;
+        return true;
+    }
+    return false;
+}
+
+static void ta_note_live(test_alloc *t)
+{
+    if (t->live_bytes > t->peak_bytes)
+        t->peak_bytes = t->live_bytes;
+}
+
+static void *ta_alloc(size_t size, void *ctx)
+{
+    test_alloc *t = ctx;
+    if (ta_should_fail(t))
+        return NULL;
+    if (size > TA_MAX_SIZE) {
+        t->refused++;
+        return NULL;
+    }
+    block_header *b = malloc(sizeof *b + size);
+    if (b == NULL)
+        return NULL;
+    b->h.size = size;
+    b->h.magic = BLOCK_MAGIC;
+    /* garbage, so that a table that relies on zeroed memory shows up */
+    memset(b + 1, 0xA5, size);
+    t->live_bytes += size;
+    t->live_blocks++;
+    ta_note_live(t);
+    return b + 1;
+}
+
+static void *ta_realloc(void *ptr, size_t old_size, size_t new_size, void *ctx)
+{
+    test_alloc *t = ctx;
+    if (ptr == NULL)
+        return ta_alloc(new_size, ctx);
+    if (ta_should_fail(t))
+        return NULL;
+    if (new_size > TA_MAX_SIZE) {
+        t->refused++;
+        return NULL;
+    }
+    block_header *b = (block_header *)ptr - 1;
+    if (b->h.magic != BLOCK_MAGIC || b->h.size != old_size)
+        t->bad_sizes++;
+    size_t had = b->h.size;
+    block_header *nb = realloc(b, sizeof *nb + new_size);
+    if (nb == NULL)
+        return NULL;
+    if (new_size > had)
+        memset((unsigned char *)(nb + 1) + had, 0xA5, new_size - had);
+    nb->h.size = new_size;
+    t->live_bytes = t->live_bytes - had + new_size;
+    ta_note_live(t);
+    return nb + 1;
+}
+
+static void ta_free(void *ptr, size_t size, void *ctx)
+{
+    test_alloc *t = ctx;
+    if (ptr == NULL)
+        return;
+    block_header *b = (block_header *)ptr - 1;
+    if (b->h.magic != BLOCK_MAGIC || b->h.size != size)
+        t->bad_sizes++;
+    t->live_bytes -= b->h.size;
+    t->live_blocks--;
+    b->h.magic = 0;
+    free(b);
+}
+
+static void ta_init(test_alloc *t)
+{
+    memset(t, 0, sizeof *t);
+    t->a.alloc = ta_alloc;
+    t->a.realloc = ta_realloc;
+    t->a.free = ta_free;
+    t->a.ctx = t;
+}
+
+/* Everything returned, with the sizes it was allocated with. */
+static void ta_check_released(const test_alloc *t)
+{
+    assert_int_equal(t->live_bytes, 0);
+    assert_int_equal(t->live_blocks, 0);
+    assert_int_equal(t->bad_sizes, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Callbacks that count, for maps of uint64_t keys and values that are ids    */
+/* ------------------------------------------------------------------------ */
+
+enum { MAX_IDS = 40000 };
+
+typedef struct cb_log {
+    unsigned key_drops[MAX_IDS];   /* drops per key id */
+    unsigned value_drops[MAX_IDS]; /* drops per value id */
+    size_t key_drop_calls, value_drop_calls;
+    size_t out_of_range;           /* drops of an id >= MAX_IDS */
+    const void *last_key_ptr;
+    size_t hash_calls, equal_calls;
+    size_t resizes;                /* on_resize calls */
+    hm_resize_info last_resize;
+} cb_log;
+
+static cb_log *log_new(void)
+{
+    cb_log *l = calloc(1, sizeof *l);
+    assert_non_null(l);
+    return l;
+}
+
+static uint64_t load_u64(const void *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static void drop_u64_key(void *item, void *udata)
+{
+    cb_log *l = udata;
+    uint64_t id = load_u64(item);
+    l->key_drop_calls++;
+    l->last_key_ptr = item;
+    if (id < MAX_IDS)
+        l->key_drops[id]++;
+    else
+        l->out_of_range++;
+}
+
+static void drop_u64_value(void *item, void *udata)
+{
+    cb_log *l = udata;
+    uint64_t id = load_u64(item);
+    l->value_drop_calls++;
+    if (id < MAX_IDS)
+        l->value_drops[id]++;
+    else
+        l->out_of_range++;
+}
+
+static void log_resize(const hm_resize_info *info, void *udata)
+{
+    cb_log *l = udata;
+    l->resizes++;
+    l->last_resize = *info;
+}
+
+/* uint64_t keys and values, a fixed seed; drops and resizes logged to @p log
+ * and memory taken from @p ta when they are not NULL. */
+static hm_config u64_config(cb_log *log, test_alloc *ta)
+{
+    hm_config c = {.key_size = sizeof(uint64_t), .value_size = sizeof(uint64_t),
+                   .seed = test_seed};
+    if (log != NULL) {
+        c.key_drop = drop_u64_key;
+        c.value_drop = drop_u64_value;
+        c.on_resize = log_resize;
+        c.udata = log;
+    }
+    if (ta != NULL)
+        c.allocator = &ta->a;
+    return c;
+}
+
+static hm_t *new_map(const hm_config *c)
+{
+    hm_t *m = hm_new(c);
+    assert_non_null(m);
+    return m;
+}
+
+static int put(hm_t *m, uint64_t k, uint64_t v) { return hm_insert(m, &k, &v); }
+
+static uint64_t *get(const hm_t *m, uint64_t k) { return hm_get(m, &k); }
+
+static int del(hm_t *m, uint64_t k) { return hm_remove(m, &k, NULL, NULL); }
+
+static void assert_value(const hm_t *m, uint64_t k, uint64_t want)
+{
+    uint64_t *p = get(m, k);
+    assert_non_null(p);
+    assert_int_equal(*p, want);
+}
+
+static bool is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+static size_t expected_align(size_t size)
+{
+    size_t a = size & (~size + 1);
+    return a > alignof(max_align_t) ? alignof(max_align_t) : a;
+}
+
+static size_t cap_of(size_t buckets, double max_load)
+{
+    if (buckets == 0)
+        return 0;
+    size_t c = (size_t)floor((double)buckets * max_load);
+    return c > buckets - 1 ? buckets - 1 : c;
+}
+
+/* The smallest table of this build (one group of slots: 16 with SSE2, 8 in
+ * the portable build), measured rather than assumed. */
+static size_t min_buckets(void)
+{
+    hm_config c = {.key_size = 8, .value_size = 8, .capacity = 1, .seed = test_seed};
+    hm_t *m = hm_new(&c);
+    assert_non_null(m);
+    size_t b = hm_buckets(m);
+    hm_free(m);
+    assert_true(is_pow2(b));
+    assert_true(b >= 8);
+    return b;
+}
+
+/* The table the first insert into an empty map allocates. */
+static size_t first_table(double max_load)
+{
+    size_t b = min_buckets();
+    while (cap_of(b, max_load) < 1)
+        b *= 2;
+    return b;
+}
+
+/* A deterministic PRNG (splitmix64). */
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+static size_t rng_below(uint64_t *s, size_t n) { return (size_t)(rng_next(s) % n); }
+
+/* ------------------------------------------------------------------------ */
+/* hm_new                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void test_hm_new_defaults(void **state)
+{
+    (void)state;
+    hm_config c = {.key_size = 8, .value_size = 8};
+    hm_t *m = new_map(&c);
+    assert_int_equal(hm_len(m), 0);
+    assert_int_equal(hm_buckets(m), 0);
+    assert_int_equal(hm_capacity(m), 0);
+    assert_int_equal(put(m, 1, 2), HM_OK);
+    assert_value(m, 1, 2);
+    assert_int_equal(hm_len(m), 1);
+    assert_int_equal(hm_buckets(m), first_table(0.875));
+    assert_int_equal(hm_capacity(m), cap_of(hm_buckets(m), 0.875));
+    hm_free(m);
+}
+
+static void expect_new_einval(const hm_config *c)
+{
+    errno = 0;
+    hm_t *m = hm_new(c);
+    assert_null(m);
+    assert_int_equal(errno, EINVAL);
+}
+
+static void test_hm_new_null_config(void **state)
+{
+    (void)state;
+    expect_new_einval(NULL);
+}
+
+static void test_hm_new_key_size_zero(void **state)
+{
+    (void)state;
+    hm_config c = {.key_size = 0, .value_size = 8};
+    expect_new_einval(&c);
+    c.value_size = 0;
+    expect_new_einval(&c);
+}
+
+static void test_hm_new_bad_max_load(void **state)
+{
+    (void)state;
+    const double bad[] = {-0.5, -1e-300, 1.0, 1.0000001, 1.5, 100.0,
+                          NAN, INFINITY, -INFINITY};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        hm_config c = {.key_size = 8, .value_size = 8, .max_load = bad[i]};
+        expect_new_einval(&c);
+    }
+}
+
+static void test_hm_new_allocator_missing_function(void **state)
+{
+    (void)state;
+    test_alloc ta;
+    for (int missing = 0; missing < 3; missing++) {
+        ta_init(&ta);
+        hm_allocator a = ta.a;
+        if (missing == 0)
+            a.alloc = NULL;
+        else if (missing == 1)
+            a.realloc = NULL;
+        else
+            a.free = NULL;
+        hm_config c = {.key_size = 8, .value_size = 8, .capacity = 100, .allocator = &a};
+        expect_new_einval(&c);
+        assert_int_equal(ta.calls, 0);
+    }
+}
+
+static void test_hm_new_size_overflow(void **state)
+{
+    (void)state;
+    const struct { size_t ks, vs, cap; } bad[] = {
+        {8, 8, SIZE_MAX},
+        {8, 8, SIZE_MAX / 2},
+        {8, 8, SIZE_MAX / 8},
+        {1, 0, SIZE_MAX / 2},
+        {1, 0, SIZE_MAX - 1},
+        {SIZE_MAX, 1, 0},
+        {1, SIZE_MAX, 0},
+        {SIZE_MAX, 0, 0},
+        {SIZE_MAX - 7, 8, 0},
+        {SIZE_MAX / 2 + 1, SIZE_MAX / 2 + 1, 0},
+        {SIZE_MAX / 8, 0, 1},
+        {8, SIZE_MAX / 32, 100},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        test_alloc ta;
+        ta_init(&ta);
+        hm_config c = {.key_size = bad[i].ks, .value_size = bad[i].vs,
+                       .capacity = bad[i].cap, .allocator = &ta.a};
+        expect_new_einval(&c);
+        ta_check_released(&ta);
+    }
+}
+
+static void test_hm_new_enomem(void **state)
+{
+    (void)state;
+    test_alloc ta;
+    ta_init(&ta);
+    ta.fail_all = true;
+    hm_config c = u64_config(NULL, &ta);
+    errno = 0;
+    assert_null(hm_new(&c));
+    assert_int_equal(errno, ENOMEM);
+    ta_check_released(&ta);
+
+    /* with a table to allocate too: fail each allocation in turn */
+    bool made = false;
+    for (size_t k = 1; k < 16 && !made; k++) {
+        ta_init(&ta);
+        ta.fail_at = k;
+        c = u64_config(NULL, &ta);
+        c.capacity = 1000;
+        errno = 0;
+        hm_t *m = hm_new(&c);
+        if (m == NULL) {
+            assert_int_equal(errno, ENOMEM);
+            assert_int_equal(ta.failures, 1);
+        } else {
+            assert_int_equal(ta.failures, 0);
+            assert_true(hm_capacity(m) >= 1000);
+            hm_free(m);
+            made = true;
+        }
+        ta_check_released(&ta);
+    }
+    assert_true(made);
+}
+
+static void test_hm_new_valid_max_load(void **state)
+{
+    (void)state;
+    const double good[] = {0.01, 0.1, 0.5, 0.75, 0.99, 0.999};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        hm_config c = u64_config(NULL, NULL);
+        c.max_load = good[i];
+        hm_t *m = new_map(&c);
+        for (uint64_t k = 0; k < 300; k++) {
+            assert_int_equal(put(m, k, k + 1), HM_OK);
+            assert_true(hm_len(m) <= hm_capacity(m));
+            assert_true(hm_capacity(m) < hm_buckets(m));
+        }
+        for (uint64_t k = 0; k < 300; k++)
+            assert_value(m, k, k + 1);
+        hm_free(m);
+    }
+}
+
+/* config.capacity = c: hm_capacity() >= c in the smallest power-of-two table
+ * (of at least min_buckets()) that holds it, and c inserts allocate nothing. */
+static void test_hm_new_capacity_no_growth(void **state)
+{
+    (void)state;
+    const size_t caps[] = {1, 2, 7, 13, 14, 15, 16, 100, 1000, 5000};
+    const double loads[] = {0, 0.5, 0.99};
+    size_t min_b = min_buckets();
+    for (size_t li = 0; li < sizeof loads / sizeof loads[0]; li++) {
+        double ml = loads[li] == 0 ? 0.875 : loads[li];
+        for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+            test_alloc ta;
+            ta_init(&ta);
+            cb_log *log = log_new();
+            hm_config c = u64_config(log, &ta);
+            c.capacity = caps[ci];
+            c.max_load = loads[li];
+            hm_t *m = new_map(&c);
+            size_t b = hm_buckets(m);
+            assert_true(is_pow2(b));
+            assert_true(b >= min_b);
+            assert_int_equal(hm_capacity(m), cap_of(b, ml));
+            assert_true(hm_capacity(m) >= caps[ci]);
+            assert_true(b == min_b || cap_of(b / 2, ml) < caps[ci]);
+            size_t calls = ta.calls, resizes = log->resizes;
+            for (uint64_t k = 0; k < caps[ci]; k++)
+                assert_int_equal(put(m, k, k), HM_OK);
+            assert_int_equal(ta.calls, calls);
+            assert_int_equal(log->resizes, resizes);
+            assert_int_equal(hm_buckets(m), b);
+            hm_free(m);
+            ta_check_released(&ta);
+            free(log);
+        }
+    }
+}
+
+/* The allocator and the seed are copied: the caller's may change afterwards. */
+static void test_hm_new_copies_config(void **state)
+{
+    (void)state;
+    test_alloc ta;
+    ta_init(&ta);
+    hm_allocator a = ta.a;
+    uint8_t seed[16];
+    memcpy(seed, test_seed, sizeof seed);
+    hm_config c = {.key_size = 8, .value_size = 8, .allocator = &a, .seed = seed};
+    hm_t *m = new_map(&c);
+    memset(&a, 0, sizeof a);
+    memset(seed, 0, sizeof seed);
+    for (uint64_t k = 0; k < 500; k++)
+        assert_int_equal(put(m, k, k), HM_OK);
+    assert_true(ta.calls > 1);
+    const char msg[] = "copied";
+    assert_true(hm_hash_bytes(m, msg, sizeof msg) == hm_siphash13(msg, sizeof msg, test_seed));
+    hm_free(m);
+    ta_check_released(&ta);
+}
+
+/* ------------------------------------------------------------------------ */
+/* hm_free                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void test_hm_free_null(void **state)
+{
+    (void)state;
+    hm_free(NULL);
+    assert_int_equal(hm_len(NULL), 0);
+}
+
+static void test_hm_free_drops_every_entry(void **state)
+{
+    (void)state;
+    test_alloc ta;
+    ta_init(&ta);
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, &ta);
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < 1000; k++)
+        assert_int_equal(put(m, k, 1000 + k), HM_OK);
+    assert_int_equal(log->key_drop_calls, 0);
+    assert_int_equal(log->value_drop_calls, 0);
+    hm_free(m);
+    for (uint64_t k = 0; k < 1000; k++) {
+        assert_int_equal(log->key_drops[k], 1);
+        assert_int_equal(log->value_drops[1000 + k], 1);
+    }
+    assert_int_equal(log->key_drop_calls, 1000);
+    assert_int_equal(log->value_drop_calls, 1000);
+    ta_check_released(&ta);
+    free(log);
+}
+
+/* ------------------------------------------------------------------------ */
+/* hm_insert                                                                */
+/* ------------------------------------------------------------------------ */
+
+static void test_hm_insert_new_and_replace(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < 100; k++) {
+        assert_int_equal(put(m, k, k * 3), HM_OK);
+        assert_int_equal(hm_len(m), k + 1);
+    }
+    for (uint64_t k = 0; k < 100; k++) {
+        assert_int_equal(put(m, k, k * 5), HM_REPLACED);
+        assert_int_equal(hm_len(m), 100);
+    }
+    for (uint64_t k = 0; k < 100; k++)
+        assert_value(m, k, k * 5);
+    hm_free(m);
+}
+
+static void test_hm_insert_null_args(void **state)
+{
+    (void)state;
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, NULL);
+    hm_t *m = new_map(&c);
+    uint64_t k = 1, v = 2;
+    assert_int_equal(hm_insert(NULL, &k, &v), HM_EINVAL);
+    assert_int_equal(hm_insert(m, NULL, &v), HM_EINVAL);
+    assert_int_equal(hm_insert(m, &k, NULL), HM_EINVAL);
+    assert_int_equal(hm_len(m), 0);
+    assert_int_equal(put(m, 1, 2), HM_OK);
+    assert_int_equal(hm_insert(m, &k, NULL), HM_EINVAL);
+    assert_value(m, 1, 2);
+    assert_int_equal(hm_len(m), 1);
+    assert_int_equal(log->key_drop_calls, 0);
+    assert_int_equal(log->value_drop_calls, 0);
+    hm_free(m);
+    free(log);
+}
+
+static void test_hm_insert_copies_bytes(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    uint64_t k = 7, v = 70;
+    assert_int_equal(hm_insert(m, &k, &v), HM_OK);
+    k = 8;
+    v = 80;
+    assert_null(get(m, 8));
+    assert_value(m, 7, 70);
+    hm_free(m);
+}
+
+static void test_hm_insert_replace_drops_old_value_and_callers_key(void **state)
+{
+    (void)state;
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, NULL);
+    hm_t *m = new_map(&c);
+    uint64_t k = 5, v1 = 105, v2 = 1005;
+    assert_int_equal(hm_insert(m, &k, &v1), HM_OK);
+    assert_int_equal(log->key_drop_calls, 0);
+    assert_int_equal(hm_insert(m, &k, &v2), HM_REPLACED);
+    assert_int_equal(log->key_drops[5], 1);
+    assert_ptr_equal(log->last_key_ptr, &k);
+    assert_int_equal(log->value_drops[105], 1);
+    assert_int_equal(log->value_drops[1005], 0);
+    assert_int_equal(log->key_drop_calls, 1);
+    assert_int_equal(log->value_drop_calls, 1);
+    assert_value(m, 5, 1005);
+    hm_free(m);
+    assert_int_equal(log->key_drops[5], 2);
+    assert_int_equal(log->value_drops[105], 1);
+    assert_int_equal(log->value_drops[1005], 1);
+    assert_int_equal(log->out_of_range, 0);
+    free(log);
+}
+
+/* Hashes and compares only the low 4 bytes of an 8-byte key, so that two
+ * different byte strings are the same key. */
+static uint64_t hash_low32(const void *key, const hm_t *map, void *udata)
+{
+    ((cb_log *)udata)->hash_calls++;
+    return hm_hash_bytes(map, key, 4);
+}
+
+static bool equal_low32(const void *a, const void *b, void *udata)
+{
+    ((cb_log *)udata)->equal_calls++;
+    return memcmp(a, b, 4) == 0;
+}
+
+static void test_hm_insert_replace_keeps_stored_key(void **state)
+{
+    (void)state;
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, NULL);
+    c.hash = hash_low32;
+    c.equal = equal_low32;
+    hm_t *m = new_map(&c);
+    uint32_t k1[2] = {7, 1}, k2[2] = {7, 2}, k3[2] = {7, 3};
+    uint64_t v1 = 10, v2 = 20;
+    assert_int_equal(hm_insert(m, k1, &v1), HM_OK);
+    assert_int_equal(hm_insert(m, k2, &v2), HM_REPLACED);
+    assert_int_equal(log->key_drop_calls, 1);
+    assert_ptr_equal(log->last_key_ptr, k2);
+    assert_int_equal(log->value_drops[10], 1);
+    assert_int_equal(hm_len(m), 1);
+    uint64_t *p = hm_get(m, k3);
+    assert_non_null(p);
+    assert_int_equal(*p, 20);
+    size_t cursor = 0;
+    const void *key;
+    void *value;
+    assert_true(hm_iter_next(m, &cursor, &key, &value));
+    assert_memory_equal(key, k1, sizeof k1);
+    assert_false(hm_iter_next(m, &cursor, &key, &value));
+    assert_true(log->hash_calls > 0);
+    assert_true(log->equal_calls > 0);
+    hm_free(m);
+    free(log);
+}
+
+/* Growth doubles the bucket count exactly when a new key would pass
+ * hm_capacity(), reports each change to on_resize, and never holds more than
+ * the old and the new table at once. */
+static void check_growth(double max_load)
+{
+    test_alloc ta;
+    ta_init(&ta);
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, &ta);
+    c.max_load = max_load;
+    double ml = max_load == 0 ? 0.875 : max_load;
+    hm_t *m = new_map(&c);
+    size_t struct_bytes = ta.live_bytes, min_b = min_buckets(), first = first_table(ml);
+    size_t resizes = 0;
+    for (uint64_t k = 0; k < 5000; k++) {
+        size_t len = hm_len(m), cap = hm_capacity(m), b = hm_buckets(m);
+        size_t live = ta.live_bytes;
+        ta.peak_bytes = live;
+        assert_int_equal(put(m, k, k), HM_OK);
+        size_t nb = hm_buckets(m);
+        if (len < cap) {
+            assert_int_equal(nb, b);
+            assert_int_equal(ta.live_bytes, live);
+        } else {
+            assert_int_equal(nb, b == 0 ? first : 2 * b);
+            resizes++;
+            assert_int_equal(log->resizes, resizes);
+            const hm_resize_info *ri = &log->last_resize;
+            assert_int_equal(ri->old_buckets, b);
+            assert_int_equal(ri->new_buckets, nb);
+            assert_true(ri->len == len || ri->len == len + 1);
+            assert_true(ri->entry_size >= 16);
+            assert_true(ri->new_bytes >= nb * ri->entry_size);
+            assert_int_equal(ta.live_bytes, struct_bytes + ri->new_bytes);
+            assert_true(ta.peak_bytes <= live + ri->new_bytes);
+        }
+        assert_true(is_pow2(nb));
+        assert_true(nb >= min_b);
+        assert_int_equal(hm_capacity(m), cap_of(nb, ml));
+        assert_true(hm_len(m) <= hm_capacity(m));
+    }
+    hm_stats st;
+    hm_get_stats(m, &st);
+    assert_int_equal(st.resizes, resizes);
+    assert_int_equal(st.bytes, ta.live_bytes);
+    hm_free(m);
+    ta_check_released(&ta);
+    free(log);
+}
+
+static void test_hm_insert_grows_by_doubling(void **state)
+{
+    (void)state;
+    const double loads[] = {0, 0.1, 0.5, 0.75, 0.95, 0.999};
+    for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++)
+        check_growth(loads[i]);
+}
+
+static void test_hm_insert_enomem_keeps_map(void **state)
+{
+    (void)state;
+    test_alloc ta;
+    ta_init(&ta);
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, &ta);
+    c.capacity = 100;
+    hm_t *m = new_map(&c);
+    size_t cap = hm_capacity(m), b = hm_buckets(m);
+    for (uint64_t k = 0; k < cap; k++)
+        assert_int_equal(put(m, k, k), HM_OK);
+    ta.fail_all = true;
+    assert_int_equal(put(m, cap, cap), HM_ENOMEM);
+    int st = 0;
+    uint64_t k = cap + 1;
+    assert_null(hm_entry(m, &k, &st));
+    assert_int_equal(st, HM_ENOMEM);
+    assert_int_equal(hm_reserve(m, 1), HM_ENOMEM);
+    assert_int_equal(hm_resize(m, 10 * cap), HM_ENOMEM);
+    assert_int_equal(hm_len(m), cap);
+    assert_int_equal(hm_buckets(m), b);
+    assert_int_equal(hm_capacity(m), cap);
+    assert_null(get(m, cap));
+    assert_null(get(m, cap + 1));
+    for (uint64_t i = 0; i < cap; i++)
+        assert_value(m, i, i);
+    assert_int_equal(log->key_drop_calls, 0);
+    assert_int_equal(log->value_drop_calls, 0);
+
+    /* what needs no memory still works */
+    assert_int_equal(put(m, 3, 3000), HM_REPLACED);
+    assert_int_equal(log->key_drops[3], 1);
+    assert_int_equal(log->value_drops[3], 1);
+    assert_int_equal(del(m, 4), 1);
+    assert_int_equal(put(m, 4, 4), HM_OK);
+
+    ta.fail_all = false;
+    assert_int_equal(put(m, cap, cap), HM_OK);
+    assert_int_equal(hm_len(m), cap + 1);
+    hm_free(m);
+    ta_check_released(&ta);
+    free(log);
+}
+
+/* ------------------------------------------------------------------------ */
+/* hm_get, hm_contains                                                      */
+/* ------------------------------------------------------------------------ */
+
+static void test_hm_get_present_and_absent(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < 2000; k += 2)
+        assert_int_equal(put(m, k, k + 1), HM_OK);
+    for (uint64_t k = 0; k < 2000; k++) {
+        if (k % 2 == 0)
+            assert_value(m, k, k + 1);
+        else
+            assert_null(get(m, k));
+    }
+    hm_free(m);
+}
+
+static void test_hm_get_null_args(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    assert_int_equal(put(m, 1, 1), HM_OK);
+    uint64_t k = 1;
+    assert_null(hm_get(NULL, &k));
+    assert_null(hm_get(m, NULL));
+    hm_free(m);
+}
+
+static void test_hm_get_empty_map(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    assert_int_equal(hm_buckets(m), 0);
+    assert_null(get(m, 0));
+    assert_null(get(m, 12345));
+    assert_false(hm_contains(m, &(uint64_t){0}));
+    hm_free(m);
+}
+
+static void test_hm_get_value_is_writable(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    assert_int_equal(put(m, 9, 1), HM_OK);
+    uint64_t *p = get(m, 9);
+    assert_non_null(p);
+    *p = 99;
+    assert_value(m, 9, 99);
+    hm_free(m);
+}
+
+static void test_hm_contains_present_absent_null(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < 500; k++)
+        assert_int_equal(put(m, k * 3, k), HM_OK);
+    for (uint64_t k = 0; k < 1500; k++)
+        assert_true(hm_contains(m, &k) == (k % 3 == 0));
+    uint64_t k = 0;
+    assert_false(hm_contains(NULL, &k));
+    assert_false(hm_contains(m, NULL));
+    hm_free(m);
+}
+
+/* ------------------------------------------------------------------------ */
+/* hm_entry                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void test_hm_entry_inserts_zero_filled(void **state)
+{
+    (void)state;
+    test_alloc ta; /* its garbage-filled tables catch a missing zero fill */
+    ta_init(&ta);
+    hm_config c = {.key_size = 8, .value_size = 24, .seed = test_seed, .allocator = &ta.a};
+    hm_t *m = new_map(&c);
+    const unsigned char zero[24] = {0};
+    for (uint64_t k = 0; k < 300; k++) {
+        int st = 99;
+        unsigned char *p = hm_entry(m, &k, &st);
+        assert_non_null(p);
+        assert_int_equal(st, HM_OK);
+        assert_memory_equal(p, zero, sizeof zero);
+        assert_int_equal(hm_len(m), k + 1);
+        memset(p, (int)(k & 0x7f) + 1, sizeof zero);
+    }
+    for (uint64_t k = 0; k < 300; k++) {
+        unsigned char *p = hm_get(m, &k);
+        assert_non_null(p);
+        assert_int_equal(p[0], (k & 0x7f) + 1);
+        assert_int_equal(p[23], (k & 0x7f) + 1);
+    }
+    hm_free(m);
+    ta_check_released(&ta);
+}
+
+static void test_hm_entry_existing_same_slot(void **state)
+{
+    (void)state;
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, NULL);
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < 100; k++)
+        assert_int_equal(put(m, k, k + 500), HM_OK);
+    for (uint64_t k = 0; k < 100; k++) {
+        int st = 99;
+        uint64_t *p = hm_entry(m, &k, &st);
+        assert_non_null(p);
+        assert_int_equal(st, HM_REPLACED);
+        assert_ptr_equal(p, get(m, k));
+        assert_int_equal(*p, k + 500);
+    }
+    assert_int_equal(hm_len(m), 100);
+    assert_int_equal(log->key_drop_calls, 0);
+    assert_int_equal(log->value_drop_calls, 0);
+    uint64_t k = 1000;
+    uint64_t *p = hm_entry(m, &k, NULL); /* status may be NULL */
+    assert_non_null(p);
+    assert_int_equal(*p, 0);
+    assert_int_equal(hm_len(m), 101);
+    hm_free(m);
+    free(log);
+}
+
+static void test_hm_entry_null_args(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    uint64_t k = 1;
+    int st = 0;
+    assert_null(hm_entry(NULL, &k, &st));
+    assert_int_equal(st, HM_EINVAL);
+    st = 0;
+    assert_null(hm_entry(m, NULL, &st));
+    assert_int_equal(st, HM_EINVAL);
+    assert_null(hm_entry(m, NULL, NULL));
+    assert_int_equal(hm_len(m), 0);
+    hm_free(m);
+}
+
+static void test_hm_entry_counter(void **state)
+{
+    (void)state;
+    hm_config c = {.key_size = sizeof(uint32_t), .value_size = sizeof(uint32_t),
+                   .seed = test_seed};
+    hm_t *m = new_map(&c);
+    for (uint32_t i = 0; i < 10000; i++) {
+        uint32_t word = (i * 7919u) % 97u;
+        uint32_t *count = hm_entry(m, &word, NULL);
+        assert_non_null(count);
+        ++*count;
+    }
+    assert_int_equal(hm_len(m), 97);
+    uint32_t total = 0;
+    for (uint32_t w = 0; w < 97; w++) {
+        uint32_t want = 0;
+        for (uint32_t i = 0; i < 10000; i++)
+            want += (i * 7919u) % 97u == w;
+        uint32_t *count = hm_get(m, &w);
+        assert_non_null(count);
+        assert_int_equal(*count, want);
+        total += *count;
+    }
+    assert_int_equal(total, 10000);
+    hm_free(m);
+}
+
+/* ------------------------------------------------------------------------ */
+/* hm_remove                                                                */
+/* ------------------------------------------------------------------------ */
+
+static void test_hm_remove_present_and_absent(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < 1000; k++)
+        assert_int_equal(put(m, k, k), HM_OK);
+    for (uint64_t k = 0; k < 1000; k += 2)
+        assert_int_equal(del(m, k), 1);
+    assert_int_equal(hm_len(m), 500);
+    for (uint64_t k = 0; k < 1000; k += 2)
+        assert_int_equal(del(m, k), 0);
+    assert_int_equal(del(m, 5000), 0);
+    for (uint64_t k = 0; k < 1000; k++) {
+        if (k % 2)
+            assert_value(m, k, k);
+        else
+            assert_null(get(m, k));
+    }
+    assert_int_equal(hm_len(m), 500);
+    hm_free(m);
+}
+
+static void test_hm_remove_null_args(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    assert_int_equal(put(m, 1, 1), HM_OK);
+    uint64_t k = 1;
+    assert_int_equal(hm_remove(NULL, &k, NULL, NULL), HM_EINVAL);
+    assert_int_equal(hm_remove(m, NULL, NULL, NULL), HM_EINVAL);
+    assert_int_equal(hm_len(m), 1);
+    hm_free(m);
+}
+
+static void test_hm_remove_empty_map(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    uint64_t ko = 77, vo = 88;
+    uint64_t k = 3;
+    assert_int_equal(hm_remove(m, &k, &ko, &vo), 0);
+    assert_int_equal(ko, 77);
+    assert_int_equal(vo, 88);
+    assert_int_equal(hm_len(m), 0);
+    hm_free(m);
+}
+
+static void test_hm_remove_out_params(void **state)
+{
+    (void)state;
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, NULL);
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < 8; k++)
+        assert_int_equal(put(m, k, 100 + k), HM_OK);
+
+    /* no out-parameter: both dropped */
+    assert_int_equal(del(m, 0), 1);
+    assert_int_equal(log->key_drops[0], 1);
+    assert_int_equal(log->value_drops[100], 1);
+
+    /* key_out only: the value is dropped */
+    uint64_t k = 1, ko = 0, vo = 0;
+    assert_int_equal(hm_remove(m, &k, &ko, NULL), 1);
+    assert_int_equal(ko, 1);
+    assert_int_equal(log->key_drops[1], 0);
+    assert_int_equal(log->value_drops[101], 1);
+
+    /* value_out only: the key is dropped */
+    k = 2;
+    assert_int_equal(hm_remove(m, &k, NULL, &vo), 1);
+    assert_int_equal(vo, 102);
+    assert_int_equal(log->key_drops[2], 1);
+    assert_int_equal(log->value_drops[102], 0);
+
+    /* both: nothing dropped */
+    k = 3;
+    ko = vo = 0;
+    assert_int_equal(hm_remove(m, &k, &ko, &vo), 1);
+    assert_int_equal(ko, 3);
+    assert_int_equal(vo, 103);
+    assert_int_equal(log->key_drops[3], 0);
+    assert_int_equal(log->value_drops[103], 0);
+
+    /* absent: nothing written, nothing dropped */
+    k = 3;
+    ko = vo = 55;
+    assert_int_equal(hm_remove(m, &k, &ko, &vo), 0);
+    assert_int_equal(ko, 55);
+    assert_int_equal(vo, 55);
+    assert_int_equal(log->key_drop_calls, 2);
+    assert_int_equal(log->value_drop_calls, 2);
+    assert_int_equal(hm_len(m), 4);
+
+    hm_free(m);
+    for (uint64_t i = 4; i < 8; i++) {
+        assert_int_equal(log->key_drops[i], 1);
+        assert_int_equal(log->value_drops[100 + i], 1);
+    }
+    assert_int_equal(log->key_drops[1] + log->key_drops[3], 0);
+    assert_int_equal(log->value_drops[102] + log->value_drops[103], 0);
+    free(log);
+}
+
+/* Removal leaves the other entries where they are; this is what lets an
+ * iteration go on after removing the entry it just returned. */
+static void test_hm_remove_does_not_move_other_entries(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    enum { N = 1000 };
+    uint64_t *where[N];
+    for (uint64_t k = 0; k < N; k++)
+        assert_int_equal(put(m, k, k), HM_OK);
+    for (uint64_t k = 0; k < N; k++)
+        where[k] = get(m, k);
+    uint64_t rng = 42;
+    bool gone[N] = {false};
+    for (int i = 0; i < 700; i++) {
+        uint64_t k = rng_below(&rng, N);
+        assert_int_equal(del(m, k), gone[k] ? 0 : 1);
+        gone[k] = true;
+        for (uint64_t j = 0; j < N; j += 37)
+            if (!gone[j])
+                assert_ptr_equal(get(m, j), where[j]);
+    }
+    for (uint64_t k = 0; k < N; k++)
+        if (!gone[k])
+            assert_ptr_equal(get(m, k), where[k]);
+    hm_free(m);
+}
+
+/* Inserting and removing ever new keys never fills the table with deleted
+ * markers: the table stays small and lookups of absent keys end. */
+static void test_hm_remove_churn_stays_bounded(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    c.capacity = 100;
+    hm_t *m = new_map(&c);
+    size_t b0 = hm_buckets(m);
+    for (uint64_t k = 0; k < 200000; k++) {
+        assert_int_equal(put(m, k, k), HM_OK);
+        if (k >= 50)
+            assert_int_equal(del(m, k - 50), 1);
+        if (k % 997 == 0) {
+            hm_stats st;
+            hm_get_stats(m, &st);
+            assert_true(hm_buckets(m) <= 2 * b0);
+            assert_true(st.len + st.tombstones <= hm_capacity(m));
+            assert_null(get(m, k + 1000000));
+        }
+    }
+    for (uint64_t k = 200000 - 50; k < 200000; k++)
+        assert_value(m, k, k);
+    hm_free(m);
+}
+
+/* ------------------------------------------------------------------------ */
+/* hm_resize                                                                */
+/* ------------------------------------------------------------------------ */
+
+static void test_hm_resize_grow(void **state)
+{
+    (void)state;
+    test_alloc ta;
+    ta_init(&ta);
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, &ta);
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < 10; k++)
+        assert_int_equal(put(m, k, k), HM_OK);
+    size_t b = hm_buckets(m);
+    assert_int_equal(hm_resize(m, 1000), HM_OK);
+    assert_true(hm_capacity(m) >= 1000);
+    assert_true(is_pow2(hm_buckets(m)));
+    assert_int_equal(log->last_resize.old_buckets, b);
+    assert_int_equal(log->last_resize.new_buckets, hm_buckets(m));
+    for (uint64_t k = 0; k < 10; k++)
+        assert_value(m, k, k);
+    ta.fail_all = true;
+    for (uint64_t k = 10; k < 1000; k++)
+        assert_int_equal(put(m, k, k), HM_OK);
+    ta.fail_all = false;
+    assert_int_equal(ta.failures, 0);
+    hm_free(m);
+    ta_check_released(&ta);
+    free(log);
+}
+
+static void test_hm_resize_shrink(void **state)
+{
+    (void)state;
+    test_alloc ta;
+    ta_init(&ta);
+    hm_config c = u64_config(NULL, &ta);
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < 2000; k++)
+        assert_int_equal(put(m, k, k), HM_OK);
+    for (uint64_t k = 10; k < 2000; k++)
+        assert_int_equal(del(m, k), 1);
+    size_t b = hm_buckets(m), live = ta.live_bytes;
+    assert_int_equal(hm_resize(m, 0), HM_OK);
+    assert_true(hm_buckets(m) < b);
+    assert_true(ta.live_bytes < live);
+    assert_true(hm_capacity(m) >= 10);
+    hm_stats st;
+    hm_get_stats(m, &st);
+    assert_int_equal(st.tombstones, 0);
+    assert_int_equal(st.bytes, ta.live_bytes);
+    for (uint64_t k = 0; k < 2000; k++) {
+        if (k < 10)
+            assert_value(m, k, k);
+        else
+            assert_null(get(m, k));
+    }
+    hm_free(m);
+    ta_check_released(&ta);
+}
+
+static void test_hm_resize_below_len(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < 1000; k++)
+        assert_int_equal(put(m, k, k), HM_OK);
+    assert_int_equal(hm_resize(m, 5), HM_OK);
+    assert_true(hm_capacity(m) >= 1000);
+    assert_int_equal(hm_len(m), 1000);
+    for (uint64_t k = 0; k < 1000; k++)
+        assert_value(m, k, k);
+    hm_free(m);
+}
+
+static void test_hm_resize_zero_releases_empty_table(void **state)
+{
+    (void)state;
+    test_alloc ta;
+    ta_init(&ta);
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, &ta);
+    hm_t *m = new_map(&c);
+    size_t struct_bytes = ta.live_bytes;
+    for (uint64_t k = 0; k < 100; k++)
+        assert_int_equal(put(m, k, k), HM_OK);
+    for (uint64_t k = 0; k < 100; k++)
+        assert_int_equal(del(m, k), 1);
+    size_t b = hm_buckets(m), resizes = log->resizes;
+    assert_int_equal(hm_resize(m, 0), HM_OK);
+    assert_int_equal(hm_buckets(m), 0);
+    assert_int_equal(hm_capacity(m), 0);
+    assert_int_equal(ta.live_bytes, struct_bytes);
+    assert_int_equal(log->resizes, resizes + 1);
+    assert_int_equal(log->last_resize.old_buckets, b);
+    assert_int_equal(log->last_resize.new_buckets, 0);
+    hm_stats st;
+    hm_get_stats(m, &st);
+    assert_int_equal(st.bytes, struct_bytes);
+    assert_int_equal(st.buckets, 0);
+    assert_null(get(m, 1));
+    assert_int_equal(del(m, 1), 0);
+    assert_int_equal(put(m, 1, 1), HM_OK);
+    assert_value(m, 1, 1);
+    hm_free(m);
+    ta_check_released(&ta);
+    free(log);
+}
+
+static void test_hm_resize_erange(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < 20; k++)
+        assert_int_equal(put(m, k, k), HM_OK);
+    size_t b = hm_buckets(m);
+    const size_t bad[] = {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX / 2, SIZE_MAX / 8};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(hm_resize(m, bad[i]), HM_ERANGE);
+        assert_int_equal(hm_buckets(m), b);
+    }
+    for (uint64_t k = 0; k < 20; k++)
+        assert_value(m, k, k);
+    hm_free(m);
+}
+
+static void test_hm_resize_null(void **state)
+{
+    (void)state;
+    assert_int_equal(hm_resize(NULL, 10), HM_EINVAL);
+    assert_int_equal(hm_resize(NULL, 0), HM_EINVAL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* hm_reserve                                                               */
+/* ------------------------------------------------------------------------ */
+
+static void test_hm_reserve_null(void **state)
+{
+    (void)state;
+    assert_int_equal(hm_reserve(NULL, 10), HM_EINVAL);
+}
+
+static void test_hm_reserve_erange(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < 5; k++)
+        assert_int_equal(put(m, k, k), HM_OK);
+    size_t b = hm_buckets(m);
+    const size_t bad[] = {SIZE_MAX, SIZE_MAX - 4, SIZE_MAX - 5, SIZE_MAX / 2, SIZE_MAX / 8};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(hm_reserve(m, bad[i]), HM_ERANGE);
+        assert_int_equal(hm_buckets(m), b);
+        assert_int_equal(hm_len(m), 5);
+    }
+    hm_free(m);
+}
+
+/* Keys so large that even the first table's size overflows: either hm_new
+ * refuses them or sizing the table reports HM_ERANGE. */
+static void test_hm_reserve_erange_huge_keys(void **state)
+{
+    (void)state;
+    test_alloc ta;
+    ta_init(&ta);
+    hm_config c = {.key_size = SIZE_MAX / 8, .value_size = 0, .allocator = &ta.a};
+    errno = 0;
+    hm_t *m = hm_new(&c);
+    if (m == NULL) {
+        assert_int_equal(errno, EINVAL);
+        ta_check_released(&ta);
+        return;
+    }
+    assert_int_equal(hm_reserve(m, 1), HM_ERANGE);
+    assert_int_equal(hm_resize(m, 1), HM_ERANGE);
+    assert_int_equal(hm_buckets(m), 0);
+    hm_free(m);
+    ta_check_released(&ta);
+}
+
+/* After hm_reserve(additional) returns HM_OK, `additional` inserts of new keys
+ * allocate nothing, whatever was removed before. */
+static void check_reserve(size_t n_insert, size_t n_remove, size_t additional)
+{
+    test_alloc ta;
+    ta_init(&ta);
+    hm_config c = u64_config(NULL, &ta);
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < n_insert; k++)
+        assert_int_equal(put(m, k, k), HM_OK);
+    uint64_t rng = n_insert * 31 + n_remove;
+    size_t removed = 0;
+    bool *gone = calloc(n_insert + 1, sizeof *gone);
+    assert_non_null(gone);
+    while (removed < n_remove) {
+        uint64_t k = rng_below(&rng, n_insert);
+        if (!gone[k]) {
+            assert_int_equal(del(m, k), 1);
+            gone[k] = true;
+            removed++;
+        }
+    }
+    assert_int_equal(hm_reserve(m, additional), HM_OK);
+    assert_true(hm_capacity(m) >= hm_len(m) + additional);
+    ta.fail_all = true;
+    for (uint64_t i = 0; i < additional; i++) {
+        uint64_t k = 1000000 + i;
+        if (i % 2 == 0) {
+            assert_int_equal(put(m, k, k), HM_OK);
+        } else {
+            int st = 99;
+            uint64_t *p = hm_entry(m, &k, &st);
+            assert_non_null(p);
+            assert_int_equal(st, HM_OK);
+            *p = k;
+        }
+    }
+    assert_int_equal(ta.failures, 0);
+    ta.fail_all = false;
+    assert_int_equal(hm_len(m), n_insert - n_remove + additional);
+    for (uint64_t k = 0; k < n_insert; k++) {
+        if (gone[k])
+            assert_null(get(m, k));
+        else
+            assert_value(m, k, k);
+    }
+    for (uint64_t i = 0; i < additional; i++)
+        assert_value(m, 1000000 + i, 1000000 + i);
+    free(gone);
+    hm_free(m);
+    ta_check_released(&ta);
+}
+
+static void test_hm_reserve_no_allocation_after_ok(void **state)
+{
+    (void)state;
+    const struct { size_t ins, rem, add; } cases[] = {
+        {0, 0, 0},     {0, 0, 1},      {0, 0, 14},     {0, 0, 15},
+        {0, 0, 1000},  {14, 0, 0},     {14, 0, 1},     {14, 13, 13},
+        {14, 14, 14},  {100, 50, 60},  {1000, 0, 1},   {1000, 900, 100},
+        {1000, 900, 2000}, {1000, 1000, 1}, {5000, 4999, 6000}, {3000, 1500, 1500},
+        /* full tables (capacity 896 of 1024 and 1792 of 2048 buckets) keep more
+         * than half their entries: deleted markers cannot all be cleared in
+         * place, and the reservation has to count them */
+        {896, 400, 400}, {1792, 800, 800}, {1792, 1, 1}, {1792, 700, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_reserve(cases[i].ins, cases[i].rem, cases[i].add);
+}
+
+/* Many insert-remove cycles of new keys in a table kept more than half full,
+ * so that deleted markers pile up, then a reservation of everything
+ * hm_capacity() promises. */
+static void test_hm_reserve_after_churn(void **state)
+{
+    (void)state;
+    test_alloc ta;
+    ta_init(&ta);
+    hm_config c = u64_config(NULL, &ta);
+    c.capacity = 1792;
+    hm_t *m = new_map(&c);
+    enum { LIVE = 1200, STEPS = 20000 };
+    for (uint64_t k = 0; k < STEPS; k++) {
+        assert_int_equal(put(m, k, k), HM_OK);
+        if (k >= LIVE)
+            assert_int_equal(del(m, k - LIVE), 1);
+    }
+    assert_int_equal(hm_len(m), LIVE);
+    size_t additional = hm_capacity(m) - hm_len(m);
+    assert_int_equal(hm_reserve(m, additional), HM_OK);
+    ta.fail_all = true;
+    for (uint64_t i = 0; i < additional; i++)
+        assert_int_equal(put(m, 1000000 + i, i), HM_OK);
+    ta.fail_all = false;
+    assert_int_equal(ta.failures, 0);
+    assert_int_equal(hm_len(m), LIVE + additional);
+    for (uint64_t k = STEPS - LIVE; k < STEPS; k++)
+        assert_value(m, k, k);
+    hm_free(m);
+    ta_check_released(&ta);
+}
+
+/* ------------------------------------------------------------------------ */
+/* hm_clear                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void test_hm_clear_drops_and_keeps_table(void **state)
+{
+    (void)state;
+    test_alloc ta;
+    ta_init(&ta);
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, &ta);
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < 1000; k++)
+        assert_int_equal(put(m, k, 2000 + k), HM_OK);
+    for (uint64_t k = 0; k < 1000; k += 3)
+        assert_int_equal(del(m, k), 1);
+    size_t b = hm_buckets(m), len = hm_len(m);
+    hm_clear(m);
+    assert_int_equal(hm_len(m), 0);
+    assert_int_equal(hm_buckets(m), b);
+    assert_int_equal(log->key_drop_calls, 1000);
+    assert_int_equal(log->value_drop_calls, 1000);
+    for (uint64_t k = 0; k < 1000; k++) {
+        assert_int_equal(log->key_drops[k], 1);
+        assert_int_equal(log->value_drops[2000 + k], 1);
+        assert_null(get(m, k));
+    }
+    assert_true(len > 0);
+
+    /* the table is kept: hm_capacity() new keys fit without memory */
+    ta.fail_all = true;
+    size_t cap = hm_capacity(m);
+    for (uint64_t k = 0; k < cap; k++)
+        assert_int_equal(put(m, 5000 + k, 0), HM_OK);
+    ta.fail_all = false;
+    assert_int_equal(ta.failures, 0);
+    hm_clear(m);
+    hm_clear(m);
+    assert_int_equal(hm_len(m), 0);
+    hm_free(m);
+    assert_int_equal(log->key_drop_calls, 1000 + cap);
+    ta_check_released(&ta);
+    free(log);
+}
+
+static void test_hm_clear_null_and_empty(void **state)
+{
+    (void)state;
+    hm_clear(NULL);
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, NULL);
+    hm_t *m = new_map(&c);
+    hm_clear(m);
+    assert_int_equal(hm_len(m), 0);
+    assert_int_equal(hm_buckets(m), 0);
+    assert_int_equal(put(m, 1, 1), HM_OK);
+    assert_value(m, 1, 1);
+    hm_free(m);
+    assert_int_equal(log->key_drop_calls, 1);
+    free(log);
+}
+
+/* ------------------------------------------------------------------------ */
+/* hm_len, hm_capacity, hm_buckets                                          */
+/* ------------------------------------------------------------------------ */
+
+static void test_hm_len_capacity_buckets_null(void **state)
+{
+    (void)state;
+    assert_int_equal(hm_len(NULL), 0);
+    assert_int_equal(hm_capacity(NULL), 0);
+    assert_int_equal(hm_buckets(NULL), 0);
+}
+
+static void test_hm_len_tracks_inserts_and_removals(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    size_t want = 0;
+    uint64_t rng = 7;
+    bool present[300] = {false};
+    for (int i = 0; i < 5000; i++) {
+        uint64_t k = rng_below(&rng, 300);
+        if (rng_below(&rng, 2)) {
+            assert_int_equal(put(m, k, k), present[k] ? HM_REPLACED : HM_OK);
+            want += !present[k];
+            present[k] = true;
+        } else {
+            assert_int_equal(del(m, k), present[k] ? 1 : 0);
+            want -= present[k];
+            present[k] = false;
+        }
+        assert_int_equal(hm_len(m), want);
+        assert_true(hm_len(m) <= hm_capacity(m));
+    }
+    hm_free(m);
+}
+
+/* ------------------------------------------------------------------------ */
+/* hm_iter_next                                                             */
+/* ------------------------------------------------------------------------ */
+
+static void test_hm_iter_next_visits_each_once(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    enum { N = 3000 };
+    for (uint64_t k = 0; k < N; k++)
+        assert_int_equal(put(m, k, k * 2), HM_OK);
+    unsigned seen[N] = {0};
+    size_t cursor = 0, count = 0;
+    const void *key;
+    void *value;
+    while (hm_iter_next(m, &cursor, &key, &value)) {
+        uint64_t k = load_u64(key);
+        assert_true(k < N);
+        assert_int_equal(load_u64(value), k * 2);
+        seen[k]++;
+        count++;
+    }
+    assert_int_equal(count, N);
+    for (uint64_t k = 0; k < N; k++)
+        assert_int_equal(seen[k], 1);
+    /* finished stays finished */
+    assert_false(hm_iter_next(m, &cursor, &key, &value));
+
+    /* key and value may be NULL */
+    cursor = 0;
+    count = 0;
+    while (hm_iter_next(m, &cursor, NULL, NULL))
+        count++;
+    assert_int_equal(count, N);
+    hm_free(m);
+}
+
+static void test_hm_iter_next_null_args(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    assert_int_equal(put(m, 1, 1), HM_OK);
+    size_t cursor = 0;
+    const void *key;
+    void *value;
+    assert_false(hm_iter_next(NULL, &cursor, &key, &value));
+    assert_false(hm_iter_next(m, NULL, &key, &value));
+    hm_free(m);
+}
+
+static void test_hm_iter_next_empty(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    size_t cursor = 0;
+    const void *key;
+    void *value;
+    assert_false(hm_iter_next(m, &cursor, &key, &value));
+    assert_int_equal(put(m, 1, 1), HM_OK);
+    assert_int_equal(del(m, 1), 1);
+    cursor = 0;
+    assert_false(hm_iter_next(m, &cursor, &key, &value));
+    hm_free(m);
+}
+
+/* Removing the entry just returned, by a copy of its key or by the very
+ * pointer the iteration handed out, keeps the rest of the iteration whole. */
+static void check_iter_remove(bool use_table_pointer, unsigned modulus)
+{
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, NULL);
+    hm_t *m = new_map(&c);
+    enum { N = 2000 };
+    for (uint64_t k = 0; k < N; k++)
+        assert_int_equal(put(m, k, 10000 + k), HM_OK);
+    unsigned seen[N] = {0};
+    size_t cursor = 0, count = 0, removed = 0;
+    const void *key;
+    void *value;
+    while (hm_iter_next(m, &cursor, &key, &value)) {
+        uint64_t k = load_u64(key);
+        assert_true(k < N);
+        assert_int_equal(load_u64(value), 10000 + k);
+        seen[k]++;
+        count++;
+        if (k % modulus == 0) {
+            if (use_table_pointer) {
+                assert_int_equal(hm_remove(m, key, NULL, NULL), 1);
+            } else {
+                uint64_t copy = k;
+                assert_int_equal(hm_remove(m, &copy, NULL, NULL), 1);
+            }
+            removed++;
+        }
+    }
+    assert_int_equal(count, N);
+    for (uint64_t k = 0; k < N; k++) {
+        assert_int_equal(seen[k], 1);
+        assert_int_equal(log->key_drops[k], k % modulus == 0 ? 1 : 0);
+        assert_int_equal(log->value_drops[10000 + k], k % modulus == 0 ? 1 : 0);
+        if (k % modulus == 0)
+            assert_null(get(m, k));
+        else
+            assert_value(m, k, 10000 + k);
+    }
+    assert_int_equal(hm_len(m), N - removed);
+    hm_free(m);
+    free(log);
+}
+
+static void test_hm_iter_next_remove_current(void **state)
+{
+    (void)state;
+    check_iter_remove(false, 2);
+    check_iter_remove(false, 7);
+}
+
+static void test_hm_iter_next_remove_all(void **state)
+{
+    (void)state;
+    check_iter_remove(false, 1);
+}
+
+static void test_hm_iter_next_remove_by_returned_key(void **state)
+{
+    (void)state;
+    check_iter_remove(true, 3);
+    check_iter_remove(true, 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* hm_retain                                                                */
+/* ------------------------------------------------------------------------ */
+
+typedef struct retain_ctx {
+    size_t calls, bad_values;
+} retain_ctx;
+
+static bool keep_even(const void *key, void *value, void *udata)
+{
+    retain_ctx *r = udata;
+    uint64_t k = load_u64(key);
+    r->calls++;
+    if (value == NULL || load_u64(value) != 10000 + k)
+        r->bad_values++;
+    return k % 2 == 0;
+}
+
+static void test_hm_retain_keeps_and_drops(void **state)
+{
+    (void)state;
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, NULL);
+    hm_t *m = new_map(&c);
+    enum { N = 1500 };
+    for (uint64_t k = 0; k < N; k++)
+        assert_int_equal(put(m, k, 10000 + k), HM_OK);
+    retain_ctx r = {0, 0};
+    hm_retain(m, keep_even, &r);
+    assert_int_equal(r.calls, N);
+    assert_int_equal(r.bad_values, 0);
+    assert_int_equal(hm_len(m), N / 2);
+    for (uint64_t k = 0; k < N; k++) {
+        assert_int_equal(log->key_drops[k], k % 2);
+        assert_int_equal(log->value_drops[10000 + k], k % 2);
+        if (k % 2)
+            assert_null(get(m, k));
+        else
+            assert_value(m, k, 10000 + k);
+    }
+    /* nothing more to reject: nothing more dropped */
+    r.calls = 0;
+    hm_retain(m, keep_even, &r);
+    assert_int_equal(r.calls, N / 2);
+    assert_int_equal(log->key_drop_calls, N / 2);
+    hm_free(m);
+    assert_int_equal(log->key_drop_calls, N);
+    assert_int_equal(log->value_drop_calls, N);
+    free(log);
+}
+
+static void test_hm_retain_null_args(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    retain_ctx r = {0, 0};
+    hm_retain(NULL, keep_even, &r);
+    hm_retain(m, keep_even, &r); /* an empty map without a table */
+    assert_int_equal(r.calls, 0);
+    for (uint64_t k = 0; k < 10; k++)
+        assert_int_equal(put(m, k, 10000 + k), HM_OK);
+    hm_retain(m, NULL, NULL);
+    assert_int_equal(hm_len(m), 10);
+    hm_free(m);
+}
+
+/* ------------------------------------------------------------------------ */
+/* hm_get_many                                                              */
+/* ------------------------------------------------------------------------ */
+
+static void test_hm_get_many_matches_get(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    enum { N = 3000, Q = 6000 };
+    for (uint64_t k = 0; k < N; k++)
+        assert_int_equal(put(m, k * 2, k), HM_OK);
+    uint64_t *keys = malloc(Q * sizeof *keys);
+    void **values = malloc(Q * sizeof *values);
+    assert_non_null(keys);
+    assert_non_null(values);
+    size_t hits = 0;
+    for (size_t i = 0; i < Q; i++) {
+        keys[i] = (i * 7) % Q;
+        hits += keys[i] % 2 == 0;
+        values[i] = &values[i]; /* garbage that must be overwritten */
+    }
+    assert_int_equal(hm_get_many(m, keys, Q, values), hits);
+    for (size_t i = 0; i < Q; i++)
+        assert_ptr_equal(values[i], get(m, keys[i]));
+    /* every batch length up to a few groups */
+    for (size_t n = 1; n < 40; n++) {
+        size_t want = 0;
+        for (size_t i = 0; i < n; i++)
+            want += keys[1 + i] % 2 == 0;
+        assert_int_equal(hm_get_many(m, keys + 1, n, values), want);
+        for (size_t i = 0; i < n; i++)
+            assert_ptr_equal(values[i], get(m, keys[1 + i]));
+    }
+    free(keys);
+    free(values);
+    hm_free(m);
+}
+
+static void test_hm_get_many_set_and_odd_key_size(void **state)
+{
+    (void)state;
+    hm_config c = {.key_size = 3, .value_size = 0, .seed = test_seed};
+    hm_t *m = new_map(&c);
+    for (unsigned i = 0; i < 500; i += 2) {
+        unsigned char k[3] = {(unsigned char)i, (unsigned char)(i >> 8), 0x5a};
+        assert_int_equal(hm_insert(m, k, NULL), HM_OK);
+    }
+    unsigned char keys[3 * 500];
+    void *values[500];
+    for (unsigned i = 0; i < 500; i++) {
+        keys[3 * i] = (unsigned char)i;
+        keys[3 * i + 1] = (unsigned char)(i >> 8);
+        keys[3 * i + 2] = 0x5a;
+    }
+    assert_int_equal(hm_get_many(m, keys, 500, values), 250);
+    for (unsigned i = 0; i < 500; i++) {
+        if (i % 2 == 0)
+            assert_non_null(values[i]);
+        else
+            assert_null(values[i]);
+        assert_ptr_equal(values[i], hm_get(m, keys + 3 * i));
+    }
+    hm_free(m);
+}
+
+static void test_hm_get_many_null_and_zero(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    uint64_t keys[4] = {0, 1, 2, 3};
+    void *values[4];
+    /* no table yet: all misses */
+    for (int i = 0; i < 4; i++)
+        values[i] = &values[i];
+    assert_int_equal(hm_get_many(m, keys, 4, values), 0);
+    for (int i = 0; i < 4; i++)
+        assert_null(values[i]);
+    assert_int_equal(put(m, 1, 1), HM_OK);
+    assert_int_equal(hm_get_many(m, keys, 0, values), 0);
+    assert_int_equal(hm_get_many(NULL, keys, 4, values), 0);
+    assert_int_equal(hm_get_many(m, NULL, 4, values), 0);
+    assert_int_equal(hm_get_many(m, keys, 4, NULL), 0);
+    assert_int_equal(hm_get_many(m, keys, 4, values), 1);
+    hm_free(m);
+}
+
+/* ------------------------------------------------------------------------ */
+/* hm_hash_bytes, hm_hash_cstr, hm_equal_cstr                               */
+/* ------------------------------------------------------------------------ */
+
+static void test_hm_hash_bytes_is_seeded_siphash13(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *a = new_map(&c);
+    hm_t *b = new_map(&c);
+    unsigned char data[64];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 13 + 1);
+    for (size_t len = 0; len <= sizeof data; len++) {
+        uint64_t h = hm_hash_bytes(a, data, len);
+        assert_true(h == hm_siphash13(data, len, test_seed));
+        assert_true(h == hm_hash_bytes(b, data, len));
+    }
+    uint8_t other_seed[16] = {1};
+    c.seed = other_seed;
+    hm_t *d = new_map(&c);
+    assert_true(hm_hash_bytes(d, data, 8) != hm_hash_bytes(a, data, 8));
+    assert_true(hm_hash_bytes(d, data, 8) == hm_siphash13(data, 8, other_seed));
+    hm_free(a);
+    hm_free(b);
+    hm_free(d);
+}
+
+static void test_hm_hash_bytes_null_map(void **state)
+{
+    (void)state;
+    assert_true(hm_hash_bytes(NULL, "abc", 3) == 0);
+}
+
+/* Without a seed each map draws its own key: equal inputs hash apart, and the
+ * map works. */
+static void test_hm_hash_bytes_random_seed_per_map(void **state)
+{
+    (void)state;
+    hm_config c = {.key_size = 8, .value_size = 8};
+    hm_t *a = new_map(&c);
+    hm_t *b = new_map(&c);
+    const char msg[] = "per-map key";
+    assert_true(hm_hash_bytes(a, msg, sizeof msg) != hm_hash_bytes(b, msg, sizeof msg));
+    for (uint64_t k = 0; k < 1000; k++)
+        assert_int_equal(put(a, k, k), HM_OK);
+    for (uint64_t k = 0; k < 1000; k++)
+        assert_value(a, k, k);
+    hm_free(a);
+    hm_free(b);
+}
+
+static void test_hm_hash_cstr_equal_strings(void **state)
+{
+    (void)state;
+    hm_config c = {.key_size = sizeof(const char *), .value_size = 0, .seed = test_seed,
+                   .hash = hm_hash_cstr, .equal = hm_equal_cstr};
+    hm_t *m = new_map(&c);
+    char b1[16] = "abc\0xyz", b2[16] = "abc\0qrs";
+    const char *p1 = b1, *p2 = b2, *p3 = "abd", *p4 = "abcd";
+    assert_true(hm_hash_cstr(&p1, m, NULL) == hm_hash_cstr(&p2, m, NULL));
+    assert_true(hm_hash_cstr(&p1, m, NULL) != hm_hash_cstr(&p3, m, NULL));
+    assert_true(hm_hash_cstr(&p1, m, NULL) != hm_hash_cstr(&p4, m, NULL));
+    hm_free(m);
+}
+
+static void test_hm_equal_cstr_cases(void **state)
+{
+    (void)state;
+    char b1[8] = "abc", b2[8] = "abc";
+    const char *abc1 = b1, *abc2 = b2, *abd = "abd", *ab = "ab", *e1 = "", *e2 = b1 + 3;
+    assert_true(hm_equal_cstr(&abc1, &abc2, NULL));
+    assert_true(hm_equal_cstr(&abc1, &abc1, NULL));
+    assert_false(hm_equal_cstr(&abc1, &abd, NULL));
+    assert_false(hm_equal_cstr(&abc1, &ab, NULL));
+    assert_false(hm_equal_cstr(&ab, &abc1, NULL));
+    assert_true(hm_equal_cstr(&e1, &e2, NULL));
+    assert_false(hm_equal_cstr(&e1, &ab, NULL));
+}
+
+static void test_hm_cstr_keys_find_equal_strings(void **state)
+{
+    (void)state;
+    hm_config c = {.key_size = sizeof(const char *), .value_size = sizeof(int),
+                   .seed = test_seed, .hash = hm_hash_cstr, .equal = hm_equal_cstr};
+    hm_t *m = new_map(&c);
+    static const char *const words[] = {"apple", "banana", "", "cherry", "apple pie",
+                                        "a", "b", "ab", "ba", "a somewhat longer key"};
+    enum { W = sizeof words / sizeof words[0] };
+    for (int i = 0; i < W; i++)
+        assert_int_equal(hm_insert(m, &words[i], &i), HM_OK);
+    for (int i = 0; i < W; i++) {
+        char buf[64];
+        strcpy(buf, words[i]);
+        const char *p = buf;
+        int *v = hm_get(m, &p);
+        assert_non_null(v);
+        assert_int_equal(*v, i);
+    }
+    static const char *const absent[] = {"apples", "Apple", "c", "apple ", "pie"};
+    for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+        assert_null(hm_get(m, &absent[i]));
+
+    /* replace through an equal string at another address: the stored
+     * pointer is kept */
+    char buf[16] = "apple";
+    const char *p = buf;
+    int v = 100;
+    assert_int_equal(hm_insert(m, &p, &v), HM_REPLACED);
+    size_t cursor = 0;
+    const void *key;
+    void *value;
+    bool found = false;
+    while (hm_iter_next(m, &cursor, &key, &value)) {
+        const char *s;
+        memcpy(&s, key, sizeof s);
+        if (strcmp(s, "apple") == 0) {
+            assert_ptr_equal(s, words[0]);
+            assert_int_equal(*(int *)value, 100);
+            found = true;
+        }
+    }
+    assert_true(found);
+    hm_free(m);
+}
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    assert_non_null(d);
+    memcpy(d, s, n);
+    return d;
+}
+
+static void free_cstr_key(void *item, void *udata)
+{
+    char *s;
+    memcpy(&s, item, sizeof s);
+    free(s);
+    ++*(size_t *)udata;
+}
+
+/* Heap strings owned by the map through key_drop: ASan finds any leak,
+ * double free or use after free. */
+static void test_hm_cstr_keys_owned_by_map(void **state)
+{
+    (void)state;
+    size_t freed = 0;
+    hm_config c = {.key_size = sizeof(char *), .value_size = sizeof(int), .seed = test_seed,
+                   .hash = hm_hash_cstr, .equal = hm_equal_cstr,
+                   .key_drop = free_cstr_key, .udata = &freed};
+    hm_t *m = new_map(&c);
+    char name[32];
+    for (int i = 0; i < 100; i++) {
+        snprintf(name, sizeof name, "key-%d", i);
+        char *s = dup_string(name);
+        assert_int_equal(hm_insert(m, &s, &i), HM_OK);
+    }
+    for (int i = 0; i < 10; i++) { /* the caller's equal string is freed */
+        snprintf(name, sizeof name, "key-%d", i);
+        char *s = dup_string(name);
+        assert_int_equal(hm_insert(m, &s, &i), HM_REPLACED);
+    }
+    assert_int_equal(freed, 10);
+    for (int i = 10; i < 20; i++) {
+        snprintf(name, sizeof name, "key-%d", i);
+        const char *s = name;
+        assert_int_equal(hm_remove(m, &s, NULL, NULL), 1);
+    }
+    assert_int_equal(freed, 20);
+    for (int i = 20; i < 25; i++) { /* handed back: ours to free */
+        snprintf(name, sizeof name, "key-%d", i);
+        const char *s = name;
+        char *out = NULL;
+        assert_int_equal(hm_remove(m, &s, &out, NULL), 1);
+        assert_non_null(out);
+        assert_string_equal(out, name);
+        free(out);
+    }
+    assert_int_equal(freed, 20);
+    assert_int_equal(hm_len(m), 85);
+    hm_free(m);
+    assert_int_equal(freed, 105);
+}
+
+/* ------------------------------------------------------------------------ */
+/* hm_strerror                                                              */
+/* ------------------------------------------------------------------------ */
+
+static void test_hm_strerror_codes(void **state)
+{
+    (void)state;
+    const int known[] = {HM_OK, HM_REPLACED, HM_ENOMEM, HM_EINVAL, HM_ERANGE};
+    const int unknown[] = {-4, -100, 2, 42, INT_MIN, INT_MAX};
+    enum { K = sizeof known / sizeof known[0] };
+    const char *msg[K];
+    for (size_t i = 0; i < K; i++) {
+        msg[i] = hm_strerror(known[i]);
+        assert_non_null(msg[i]);
+        assert_true(strlen(msg[i]) > 0);
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(msg[i], msg[j]);
+    }
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        const char *s = hm_strerror(unknown[i]);
+        assert_non_null(s);
+        assert_true(strlen(s) > 0);
+        for (size_t j = 0; j < K; j++)
+            assert_string_not_equal(s, msg[j]);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* hm_get_stats                                                             */
+/* ------------------------------------------------------------------------ */
+
+static void test_hm_get_stats_counts(void **state)
+{
+    (void)state;
+    test_alloc ta;
+    ta_init(&ta);
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, &ta);
+    hm_t *m = new_map(&c);
+    hm_stats st;
+    hm_get_stats(m, &st);
+    assert_int_equal(st.len, 0);
+    assert_int_equal(st.buckets, 0);
+    assert_int_equal(st.tombstones, 0);
+    assert_int_equal(st.resizes, 0);
+    assert_int_equal(st.max_probe, 0);
+    assert_true(st.mean_probe == 0.0);
+    assert_true(st.bytes > 0);
+    assert_int_equal(st.bytes, ta.live_bytes);
+
+    assert_int_equal(put(m, 1, 1), HM_OK);
+    hm_get_stats(m, &st);
+    assert_int_equal(st.len, 1);
+    assert_int_equal(st.buckets, hm_buckets(m));
+    assert_int_equal(st.resizes, 1);
+    assert_int_equal(st.max_probe, 1);
+    assert_true(st.mean_probe == 1.0);
+    assert_int_equal(st.bytes, ta.live_bytes);
+
+    for (uint64_t k = 2; k < 3000; k++)
+        assert_int_equal(put(m, k, k), HM_OK);
+    for (uint64_t k = 2; k < 3000; k += 3)
+        assert_int_equal(del(m, k), 1);
+    hm_get_stats(m, &st);
+    assert_int_equal(st.len, hm_len(m));
+    assert_int_equal(st.buckets, hm_buckets(m));
+    assert_int_equal(st.resizes, log->resizes);
+    assert_int_equal(st.bytes, ta.live_bytes);
+    assert_true(st.max_probe >= 1);
+    assert_true(st.mean_probe >= 1.0);
+    assert_true(st.mean_probe <= (double)st.max_probe);
+    assert_true(st.len + st.tombstones <= hm_capacity(m));
+
+    /* a new table has no deleted markers */
+    assert_int_equal(hm_resize(m, 2 * hm_capacity(m)), HM_OK);
+    hm_get_stats(m, &st);
+    assert_int_equal(st.tombstones, 0);
+    assert_int_equal(st.resizes, log->resizes);
+    assert_int_equal(st.bytes, ta.live_bytes);
+    hm_free(m);
+    ta_check_released(&ta);
+    free(log);
+}
+
+static void test_hm_get_stats_null(void **state)
+{
+    (void)state;
+    hm_stats st;
+    memset(&st, 0xff, sizeof st);
+    hm_get_stats(NULL, &st);
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    hm_get_stats(m, NULL);
+    hm_get_stats(m, &st);
+    assert_int_equal(st.len, 0);
+    hm_free(m);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sets (value_size 0)                                                      */
+/* ------------------------------------------------------------------------ */
+
+static hm_config set_config(cb_log *log)
+{
+    hm_config c = u64_config(log, NULL);
+    c.value_size = 0;
+    return c;
+}
+
+static void test_set_insert_get_contains(void **state)
+{
+    (void)state;
+    cb_log *log = log_new();
+    hm_config c = set_config(log);
+    hm_t *m = new_map(&c);
+    uint64_t junk = 12345;
+    for (uint64_t k = 0; k < 1000; k += 2)
+        assert_int_equal(hm_insert(m, &k, k % 4 ? &junk : NULL), HM_OK);
+    for (uint64_t k = 0; k < 1000; k += 2)
+        assert_int_equal(hm_insert(m, &k, NULL), HM_REPLACED);
+    assert_int_equal(log->key_drop_calls, 500);
+    assert_int_equal(hm_len(m), 500);
+    for (uint64_t k = 0; k < 1000; k++) {
+        if (k % 2 == 0) {
+            assert_non_null(hm_get(m, &k));
+            assert_true(hm_contains(m, &k));
+        } else {
+            assert_null(hm_get(m, &k));
+            assert_false(hm_contains(m, &k));
+        }
+    }
+    int st = 99;
+    uint64_t k = 2;
+    assert_non_null(hm_entry(m, &k, &st));
+    assert_int_equal(st, HM_REPLACED);
+    k = 3;
+    assert_non_null(hm_entry(m, &k, &st));
+    assert_int_equal(st, HM_OK);
+    assert_true(hm_contains(m, &k));
+    assert_int_equal(log->value_drop_calls, 0);
+    hm_free(m);
+    assert_int_equal(log->value_drop_calls, 0);
+    free(log);
+}
+
+static void test_set_value_drop_never_called(void **state)
+{
+    (void)state;
+    cb_log *log = log_new();
+    hm_config c = set_config(log);
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < 300; k++)
+        assert_int_equal(hm_insert(m, &k, NULL), HM_OK);
+    for (uint64_t k = 0; k < 300; k += 5)
+        assert_int_equal(hm_insert(m, &k, NULL), HM_REPLACED);
+    unsigned char vout[8];
+    memset(vout, 0xee, sizeof vout);
+    for (uint64_t k = 0; k < 50; k++)
+        assert_int_equal(hm_remove(m, &k, NULL, NULL), 1);
+    for (uint64_t k = 50; k < 100; k++) {
+        assert_int_equal(hm_remove(m, &k, NULL, vout), 1);
+        for (size_t i = 0; i < sizeof vout; i++)
+            assert_int_equal(vout[i], 0xee); /* a set has no value bytes to write */
+    }
+    hm_clear(m);
+    for (uint64_t k = 0; k < 10; k++)
+        assert_int_equal(hm_insert(m, &k, NULL), HM_OK);
+    hm_free(m);
+    assert_int_equal(log->value_drop_calls, 0);
+    /* each key: its replacement's caller copy, its removal or clearing, and
+     * hm_free for the ten inserted again */
+    for (uint64_t k = 0; k < 300; k++)
+        assert_int_equal(log->key_drops[k], (k % 5 == 0) + 1 + (k < 10));
+    free(log);
+}
+
+static bool keep_set_multiple_of_3(const void *key, void *value, void *udata)
+{
+    retain_ctx *r = udata;
+    r->calls++;
+    if (value != NULL)
+        r->bad_values++;
+    return load_u64(key) % 3 == 0;
+}
+
+static void test_set_iter_and_retain_value_null(void **state)
+{
+    (void)state;
+    cb_log *log = log_new();
+    hm_config c = set_config(log);
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < 600; k++)
+        assert_int_equal(hm_insert(m, &k, NULL), HM_OK);
+    size_t cursor = 0, count = 0;
+    const void *key;
+    void *value = &count;
+    unsigned seen[600] = {0};
+    while (hm_iter_next(m, &cursor, &key, &value)) {
+        assert_null(value);
+        uint64_t k = load_u64(key);
+        assert_true(k < 600);
+        seen[k]++;
+        count++;
+        value = &count;
+    }
+    assert_int_equal(count, 600);
+    for (int k = 0; k < 600; k++)
+        assert_int_equal(seen[k], 1);
+    retain_ctx r = {0, 0};
+    hm_retain(m, keep_set_multiple_of_3, &r);
+    assert_int_equal(r.calls, 600);
+    assert_int_equal(r.bad_values, 0);
+    assert_int_equal(hm_len(m), 200);
+    assert_int_equal(log->key_drop_calls, 400);
+    assert_int_equal(log->value_drop_calls, 0);
+    hm_free(m);
+    assert_int_equal(log->value_drop_calls, 0);
+    free(log);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Alignment                                                                */
+/* ------------------------------------------------------------------------ */
+
+static void make_key(size_t id, size_t ks, unsigned char *out)
+{
+    for (size_t i = 0; i < ks; i++)
+        out[i] = i < 4 ? (unsigned char)(id >> (8 * i)) : (unsigned char)(id * 131 + i * 7);
+}
+
+static size_t key_id(const unsigned char *key, size_t ks)
+{
+    size_t id = 0;
+    for (size_t i = 0; i < ks && i < 4; i++)
+        id |= (size_t)key[i] << (8 * i);
+    return id;
+}
+
+static bool aligned(const void *p, size_t size)
+{
+    return (uintptr_t)p % expected_align(size) == 0;
+}
+
+static void check_alignment(size_t ks, size_t vs)
+{
+    cb_log *log = log_new();
+    hm_config c = {.key_size = ks, .value_size = vs, .seed = test_seed,
+                   .on_resize = log_resize, .udata = log};
+    hm_t *m = new_map(&c);
+    unsigned char key[48], val[48];
+    enum { N = 40 };
+    for (size_t id = 0; id < N; id++) {
+        make_key(id, ks, key);
+        int st = 99;
+        unsigned char *p = hm_entry(m, key, &st);
+        assert_non_null(p);
+        assert_int_equal(st, HM_OK);
+        if (vs > 0) {
+            assert_true(aligned(p, vs));
+            memset(val, (int)id + 1, vs);
+            memcpy(p, val, vs);
+        }
+    }
+    for (size_t id = 0; id < N; id++) {
+        make_key(id, ks, key);
+        unsigned char *p = hm_get(m, key);
+        assert_non_null(p);
+        if (vs > 0) {
+            assert_true(aligned(p, vs));
+            memset(val, (int)id + 1, vs);
+            assert_memory_equal(p, val, vs);
+        }
+    }
+    size_t cursor = 0, count = 0;
+    const void *k;
+    void *v;
+    while (hm_iter_next(m, &cursor, &k, &v)) {
+        assert_true(aligned(k, ks));
+        if (vs > 0)
+            assert_true(aligned(v, vs));
+        count++;
+    }
+    assert_int_equal(count, N);
+    assert_true(log->resizes > 0);
+    assert_true(log->last_resize.entry_size >= ks + vs);
+    hm_free(m);
+    free(log);
+}
+
+static void test_alignment_key_and_value_sizes(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {1, 2, 3, 4, 8, 12, 16, 24, 32, 48};
+    enum { S = sizeof sizes / sizeof sizes[0] };
+    for (size_t i = 0; i < S; i++) {
+        check_alignment(sizes[i], 0);
+        for (size_t j = 0; j < S; j++)
+            check_alignment(sizes[i], sizes[j]);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Every key on one hash value                                              */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t hash_constant(const void *key, const hm_t *map, void *udata)
+{
+    (void)key;
+    (void)map;
+    (void)udata;
+    return 42;
+}
+
+static void test_collisions_all_keys_one_hash(void **state)
+{
+    (void)state;
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, NULL);
+    c.hash = hash_constant;
+    hm_t *m = new_map(&c);
+    enum { N = 2000 };
+    for (uint64_t k = 0; k < N; k++)
+        assert_int_equal(put(m, k, k), HM_OK);
+    for (uint64_t k = 0; k < N; k++)
+        assert_int_equal(put(m, k, N + k), HM_REPLACED);
+    assert_int_equal(hm_len(m), N);
+    for (uint64_t k = 0; k < 2 * N; k++) {
+        if (k < N)
+            assert_value(m, k, N + k);
+        else
+            assert_null(get(m, k));
+    }
+    hm_stats st;
+    hm_get_stats(m, &st);
+    assert_true(st.max_probe >= N / 32);
+    for (uint64_t k = 0; k < N; k += 2)
+        assert_int_equal(del(m, k), 1);
+    for (uint64_t k = 0; k < N; k += 2)
+        assert_int_equal(del(m, k), 0);
+    for (uint64_t k = 0; k < N; k++) {
+        if (k % 2)
+            assert_value(m, k, N + k);
+        else
+            assert_null(get(m, k));
+    }
+    for (uint64_t k = 0; k < N; k += 2)
+        assert_int_equal(put(m, k, 3 * N + k), HM_OK);
+    size_t cursor = 0, count = 0;
+    while (hm_iter_next(m, &cursor, NULL, NULL))
+        count++;
+    assert_int_equal(count, N);
+    for (uint64_t k = 0; k < N; k++)
+        assert_value(m, k, k % 2 ? N + k : 3 * N + k);
+    hm_free(m);
+    assert_int_equal(log->key_drop_calls, N + N / 2 + N);
+    assert_int_equal(log->out_of_range, 0);
+    free(log);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Drops: exactly once for what the map lets go of, over random operations   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct drop_model {
+    unsigned want_key[MAX_IDS], want_value[MAX_IDS];
+    uint64_t held[256]; /* value id held for each key id */
+    bool present[256];
+    size_t len;
+    cb_log *log;
+} drop_model;
+
+static bool keep_odd_value(const void *key, void *value, void *udata)
+{
+    drop_model *d = udata;
+    uint64_t k = load_u64(key), v = load_u64(value);
+    bool keep = v % 2 == 1;
+    if (!keep) {
+        d->want_key[k]++;
+        d->want_value[v]++;
+        d->present[k] = false;
+        d->len--;
+    }
+    return keep;
+}
+
+static void drop_model_check(const drop_model *d, uint64_t next_value)
+{
+    for (size_t k = 0; k < 256; k++)
+        assert_int_equal(d->log->key_drops[k], d->want_key[k]);
+    for (size_t v = 0; v < next_value; v++)
+        assert_int_equal(d->log->value_drops[v], d->want_value[v]);
+    assert_int_equal(d->log->out_of_range, 0);
+}
+
+static void test_drops_exactly_once_random_ops(void **state)
+{
+    (void)state;
+    drop_model *d = calloc(1, sizeof *d);
+    assert_non_null(d);
+    d->log = log_new();
+    hm_config c = u64_config(d->log, NULL);
+    hm_t *m = new_map(&c);
+    uint64_t rng = 2024, next_value = 1; /* value 0 is the zero fill of hm_entry */
+    for (int op = 0; op < 30000 && next_value < MAX_IDS - 1; op++) {
+        uint64_t k = rng_below(&rng, 256), ko = 0, vo = 0;
+        int rc, st;
+        switch (rng_below(&rng, 12)) {
+        case 0: case 1: case 2:
+            rc = put(m, k, next_value);
+            if (d->present[k]) {
+                assert_int_equal(rc, HM_REPLACED);
+                d->want_key[k]++;
+                d->want_value[d->held[k]]++;
+            } else {
+                assert_int_equal(rc, HM_OK);
+                d->present[k] = true;
+                d->len++;
+            }
+            d->held[k] = next_value++;
+            break;
+        case 3: {
+            uint64_t *p = hm_entry(m, &k, &st);
+            assert_non_null(p);
+            if (d->present[k]) {
+                assert_int_equal(st, HM_REPLACED);
+                assert_int_equal(*p, d->held[k]);
+            } else {
+                assert_int_equal(st, HM_OK);
+                assert_int_equal(*p, 0);
+                *p = d->held[k] = next_value++;
+                d->present[k] = true;
+                d->len++;
+            }
+            break;
+        }
+        case 4: case 5: case 6: case 7: {
+            unsigned mode = (unsigned)rng_below(&rng, 4); /* bit 0: key_out, bit 1: value_out */
+            rc = hm_remove(m, &k, mode & 1 ? &ko : NULL, mode & 2 ? &vo : NULL);
+            assert_int_equal(rc, d->present[k] ? 1 : 0);
+            if (d->present[k]) {
+                if (mode & 1)
+                    assert_int_equal(ko, k);
+                else
+                    d->want_key[k]++;
+                if (mode & 2)
+                    assert_int_equal(vo, d->held[k]);
+                else
+                    d->want_value[d->held[k]]++;
+                d->present[k] = false;
+                d->len--;
+            }
+            break;
+        }
+        case 8: case 9:
+            assert_true(hm_contains(m, &k) == d->present[k]);
+            if (d->present[k])
+                assert_value(m, k, d->held[k]);
+            break;
+        case 10: { /* remove some entries while iterating */
+            size_t cursor = 0;
+            const void *key;
+            void *value;
+            while (hm_iter_next(m, &cursor, &key, &value)) {
+                uint64_t kk = load_u64(key);
+                if ((kk + (uint64_t)op) % 7 == 0) {
+                    assert_int_equal(hm_remove(m, &kk, NULL, NULL), 1);
+                    d->want_key[kk]++;
+                    d->want_value[d->held[kk]]++;
+                    d->present[kk] = false;
+                    d->len--;
+                }
+            }
+            break;
+        }
+        default:
+            if (rng_below(&rng, 20) == 0) {
+                for (size_t i = 0; i < 256; i++) {
+                    if (d->present[i]) {
+                        d->want_key[i]++;
+                        d->want_value[d->held[i]]++;
+                        d->present[i] = false;
+                    }
+                }
+                d->len = 0;
+                hm_clear(m);
+            } else {
+                hm_retain(m, keep_odd_value, d);
+            }
+            break;
+        }
+        assert_int_equal(hm_len(m), d->len);
+        if (op % 500 == 0)
+            drop_model_check(d, next_value);
+    }
+    drop_model_check(d, next_value);
+    hm_free(m);
+    for (size_t i = 0; i < 256; i++) {
+        if (d->present[i]) {
+            d->want_key[i]++;
+            d->want_value[d->held[i]]++;
+        }
+    }
+    drop_model_check(d, next_value);
+    /* every value id was let go of exactly once, or handed back */
+    for (uint64_t v = 1; v < next_value; v++)
+        assert_true(d->log->value_drops[v] <= 1);
+    free(d->log);
+    free(d);
+}
+
+/* ------------------------------------------------------------------------ */
+/* A failing allocator under a growing workload                             */
+/* ------------------------------------------------------------------------ */
+
+enum { FA_KEYS = 2000 };
+
+/* Whether key id is in the map after the first `done` steps of the workload:
+ * at step 1000 the even keys below 1000 are removed (through out-parameters,
+ * so that nothing is dropped before hm_free). */
+static bool fa_present(uint64_t id, uint64_t done)
+{
+    if (id >= done)
+        return false;
+    return !(done >= 1000 && id < 1000 && id % 2 == 0);
+}
+
+static void fa_check_contents(const hm_t *m, uint64_t done, const cb_log *log)
+{
+    size_t want = 0;
+    for (uint64_t id = 0; id < FA_KEYS; id++) {
+        if (fa_present(id, done)) {
+            want++;
+            assert_value(m, id, id);
+        } else {
+            assert_null(get(m, id));
+        }
+    }
+    assert_int_equal(hm_len(m), want);
+    assert_int_equal(log->key_drop_calls, 0);
+    assert_int_equal(log->value_drop_calls, 0);
+}
+
+/* Runs a call that may allocate. When the allocator refuses, the call must
+ * report HM_ENOMEM and leave the map as it was; the call is then retried and
+ * must succeed (the allocator fails only once). */
+#define FA_CALL(expr, ok_status)                                                \
+    do {                                                                        \
+        size_t fails_ = ta->failures, b_ = hm_buckets(m), cap_ = hm_capacity(m); \
+        int rc_ = (expr);                                                       \
+        if (ta->failures != fails_) {                                           \
+            assert_int_equal(rc_, HM_ENOMEM);                                   \
+            assert_int_equal(hm_buckets(m), b_);                                \
+            assert_int_equal(hm_capacity(m), cap_);                             \
+            fa_check_contents(m, done, log);                                    \
+            rc_ = (expr);                                                       \
+        }                                                                       \
+        assert_int_equal(rc_, (ok_status));                                     \
+    } while (0)
+
+static int fa_entry(hm_t *m, uint64_t k)
+{
+    int st = 99;
+    uint64_t *p = hm_entry(m, &k, &st);
+    if (p == NULL)
+        return st;
+    *p = k;
+    return st;
+}
+
+static void fa_workload(hm_t *m, test_alloc *ta, cb_log *log)
+{
+    for (uint64_t done = 0; done < FA_KEYS; done++) {
+        switch (done) {
+        case 300: FA_CALL(hm_reserve(m, 500), HM_OK); break;
+        case 700: FA_CALL(hm_resize(m, 3000), HM_OK); break;
+        case 1000: {
+            size_t calls = ta->calls;
+            for (uint64_t k = 0; k < 1000; k += 2) {
+                uint64_t ko, vo;
+                assert_int_equal(hm_remove(m, &k, &ko, &vo), 1);
+                assert_int_equal(ko, k);
+                assert_int_equal(vo, k);
+            }
+            assert_int_equal(ta->calls, calls);
+            FA_CALL(hm_resize(m, 0), HM_OK);
+            break;
+        }
+        case 1200: FA_CALL(hm_reserve(m, 2000), HM_OK); break;
+        case 1500: FA_CALL(hm_resize(m, 100), HM_OK); break;
+        default: break;
+        }
+        if (done % 3 == 0)
+            FA_CALL(fa_entry(m, done), HM_OK);
+        else
+            FA_CALL(put(m, done, done), HM_OK);
+    }
+    fa_check_contents(m, FA_KEYS, log);
+}
+
+static void test_failing_allocator_growing_workload(void **state)
+{
+    (void)state;
+    size_t runs = 0;
+    for (size_t k = 1;; k++) {
+        assert_true(k < 1000);
+        test_alloc ta;
+        ta_init(&ta);
+        ta.fail_at = k;
+        cb_log *log = log_new();
+        hm_config c = u64_config(log, &ta);
+        errno = 0;
+        hm_t *m = hm_new(&c);
+        if (m == NULL) {
+            assert_int_equal(errno, ENOMEM);
+            assert_int_equal(ta.failures, 1);
+            ta_check_released(&ta);
+            free(log);
+            continue;
+        }
+        fa_workload(m, &ta, log);
+        hm_free(m);
+        for (uint64_t id = 0; id < FA_KEYS; id++) {
+            unsigned want = fa_present(id, FA_KEYS) ? 1 : 0;
+            assert_int_equal(log->key_drops[id], want);
+            assert_int_equal(log->value_drops[id], want);
+        }
+        ta_check_released(&ta);
+        free(log);
+        runs++;
+        if (ta.failures == 0)
+            break; /* the k-th call never came: every allocation has failed once */
+    }
+    assert_true(runs > 5);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Differential test against a direct-index model                          */
+/* ------------------------------------------------------------------------ */
+
+enum { DIFF_MAX_SIZE = 64, DIFF_BATCH = 16 };
+
+typedef struct diff {
+    size_t ks, vs, n;     /* key size, value size, key universe */
+    uint64_t seed;
+    hm_t *m;
+    /* the model: for each key id, whether present and its value bytes */
+    unsigned char *keys, *vals, *present;
+    uint32_t *seen;       /* generation stamps for iteration checks */
+    uint32_t gen;
+    size_t len;
+    /* what the callbacks saw, and what they should have seen */
+    size_t key_drops, value_drops, want_key_drops, want_value_drops;
+    const void *last_key_ptr;
+    unsigned char last_key[DIFF_MAX_SIZE], last_value[DIFF_MAX_SIZE];
+    size_t retain_rem, retain_bad;
+    size_t reserved_left; /* new-key inserts still promised by hm_reserve */
+    size_t op;
+    const char *what;
+    test_alloc ta;
+} diff;
+
+static void diff_fail(const diff *d, const char *expr, int line)
+{
+    print_error("differential test: `%s` failed (line %d) at operation %zu (%s), "
+                "key_size %zu, value_size %zu; rerun with HM_TEST_SEED=0x%016llx\n",
+                expr, line, d->op, d->what, d->ks, d->vs, (unsigned long long)d->seed);
+    fail();
+}
+
+#define DIFF_CHECK(d, cond)                       \
+    do {                                          \
+        if (!(cond))                              \
+            diff_fail((d), #cond, __LINE__);      \
+    } while (0)
+
+static void diff_drop_key(void *item, void *udata)
+{
+    diff *d = udata;
+    d->key_drops++;
+    d->last_key_ptr = item;
+    memcpy(d->last_key, item, d->ks);
+}
+
+static void diff_drop_value(void *item, void *udata)
+{
+    diff *d = udata;
+    d->value_drops++;
+    memcpy(d->last_value, item, d->vs);
+}
+
+/* A deliberately poor hash: the key id itself, so the high bits that pick a
+ * control byte are all zero. */
+static uint64_t diff_weak_hash(const void *key, const hm_t *map, void *udata)
+{
+    (void)map;
+    return key_id(key, ((const diff *)udata)->ks);
+}
+
+static unsigned char *model_value(diff *d, size_t id) { return d->vals + id * d->vs; }
+
+static void diff_random_bytes(uint64_t *rng, unsigned char *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)rng_next(rng);
+}
+
+/* The map holds exactly the model, by lookups of every key in the universe. */
+static void diff_full_check(diff *d)
+{
+    for (size_t id = 0; id < d->n; id++) {
+        const unsigned char *p = hm_get(d->m, d->keys + id * d->ks);
+        if (!d->present[id]) {
+            DIFF_CHECK(d, p == NULL);
+            continue;
+        }
+        DIFF_CHECK(d, p != NULL);
+        if (d->vs > 0)
+            DIFF_CHECK(d, memcmp(p, model_value(d, id), d->vs) == 0);
+    }
+    hm_stats st;
+    hm_get_stats(d->m, &st);
+    DIFF_CHECK(d, st.len == d->len);
+    DIFF_CHECK(d, st.buckets == hm_buckets(d->m));
+    DIFF_CHECK(d, st.bytes == d->ta.live_bytes);
+    DIFF_CHECK(d, st.len + st.tombstones <= hm_capacity(d->m));
+    DIFF_CHECK(d, d->len == 0 ? st.max_probe == 0 : st.max_probe >= 1);
+    DIFF_CHECK(d, d->len == 0 || (st.mean_probe >= 1.0 && st.mean_probe <= (double)st.max_probe));
+    DIFF_CHECK(d, d->ta.bad_sizes == 0);
+}
+
+/* Iterates, checking that every present key comes exactly once with its value;
+ * with remove_mod > 0 removes (and drops) entries whose id % remove_mod ==
+ * remove_rem right after they are returned. */
+static void diff_iterate(diff *d, size_t remove_mod, size_t remove_rem)
+{
+    size_t cursor = 0, count = 0, len_before = d->len;
+    const void *key;
+    void *value;
+    d->gen++;
+    while (hm_iter_next(d->m, &cursor, &key, &value)) {
+        size_t id = key_id(key, d->ks);
+        DIFF_CHECK(d, id < d->n);
+        DIFF_CHECK(d, d->present[id]);
+        DIFF_CHECK(d, d->seen[id] != d->gen);
+        DIFF_CHECK(d, memcmp(key, d->keys + id * d->ks, d->ks) == 0);
+        DIFF_CHECK(d, aligned(key, d->ks));
+        if (d->vs > 0) {
+            DIFF_CHECK(d, memcmp(value, model_value(d, id), d->vs) == 0);
+            DIFF_CHECK(d, aligned(value, d->vs));
+        } else {
+            DIFF_CHECK(d, value == NULL);
+        }
+        d->seen[id] = d->gen;
+        count++;
+        if (remove_mod > 0 && id % remove_mod == remove_rem) {
+            DIFF_CHECK(d, hm_remove(d->m, d->keys + id * d->ks, NULL, NULL) == 1);
+            d->want_key_drops++;
+            d->want_value_drops += d->vs > 0;
+            d->present[id] = 0;
+            d->len--;
+        }
+    }
+    DIFF_CHECK(d, count == len_before);
+}
+
+static bool diff_keep(const void *key, void *value, void *udata)
+{
+    diff *d = udata;
+    size_t id = key_id(key, d->ks);
+    if (id >= d->n || !d->present[id] ||
+        (d->vs > 0 && memcmp(value, model_value(d, id), d->vs) != 0) ||
+        (d->vs == 0 && value != NULL)) {
+        d->retain_bad++;
+        return true;
+    }
+    if (id % 5 != d->retain_rem)
+        return true;
+    d->present[id] = 0;
+    d->len--;
+    d->want_key_drops++;
+    d->want_value_drops += d->vs > 0;
+    return false;
+}
+
+static void diff_op_insert(diff *d, size_t id, uint64_t *rng, bool arm)
+{
+    const unsigned char *key = d->keys + id * d->ks;
+    unsigned char val[DIFF_MAX_SIZE];
+    diff_random_bytes(rng, val, d->vs);
+    size_t calls = d->ta.calls, fails = d->ta.failures;
+    if (arm)
+        d->ta.fail_at = calls + 1;
+    /* a set may be given a value pointer or NULL */
+    const void *vp = d->vs > 0 || rng_below(rng, 2) ? val : NULL;
+    int rc = hm_insert(d->m, key, vp);
+    d->ta.fail_at = 0;
+    if (d->ta.failures != fails) {
+        DIFF_CHECK(d, rc == HM_ENOMEM);
+        DIFF_CHECK(d, !d->present[id]);
+    } else if (d->present[id]) {
+        DIFF_CHECK(d, rc == HM_REPLACED);
+        DIFF_CHECK(d, d->ta.calls == calls);
+        d->want_key_drops++;
+        DIFF_CHECK(d, d->last_key_ptr == key);
+        if (d->vs > 0) {
+            d->want_value_drops++;
+            DIFF_CHECK(d, memcmp(d->last_value, model_value(d, id), d->vs) == 0);
+        }
+        memcpy(model_value(d, id), val, d->vs);
+    } else {
+        DIFF_CHECK(d, rc == HM_OK);
+        if (d->reserved_left > 0) {
+            DIFF_CHECK(d, d->ta.calls == calls);
+            d->reserved_left--;
+        }
+        d->present[id] = 1;
+        d->len++;
+        memcpy(model_value(d, id), val, d->vs);
+    }
+}
+
+static void diff_op_entry(diff *d, size_t id, uint64_t *rng, bool arm)
+{
+    const unsigned char *key = d->keys + id * d->ks;
+    size_t calls = d->ta.calls, fails = d->ta.failures;
+    if (arm)
+        d->ta.fail_at = calls + 1;
+    int st = 99;
+    unsigned char *p = hm_entry(d->m, key, &st);
+    d->ta.fail_at = 0;
+    if (d->ta.failures != fails) {
+        DIFF_CHECK(d, p == NULL && st == HM_ENOMEM);
+        DIFF_CHECK(d, !d->present[id]);
+        return;
+    }
+    DIFF_CHECK(d, p != NULL);
+    if (d->vs > 0)
+        DIFF_CHECK(d, aligned(p, d->vs));
+    if (d->present[id]) {
+        DIFF_CHECK(d, st == HM_REPLACED);
+        DIFF_CHECK(d, d->ta.calls == calls);
+        if (d->vs > 0) {
+            DIFF_CHECK(d, memcmp(p, model_value(d, id), d->vs) == 0);
+            DIFF_CHECK(d, p == hm_get(d->m, key));
+        }
+    } else {
+        DIFF_CHECK(d, st == HM_OK);
+        for (size_t i = 0; i < d->vs; i++)
+            DIFF_CHECK(d, p[i] == 0);
+        if (d->reserved_left > 0) {
+            DIFF_CHECK(d, d->ta.calls == calls);
+            d->reserved_left--;
+        }
+        d->present[id] = 1;
+        d->len++;
+        memset(model_value(d, id), 0, d->vs);
+    }
+    if (d->vs > 0 && rng_below(rng, 2)) { /* the slot is the caller's to write */
+        diff_random_bytes(rng, model_value(d, id), d->vs);
+        memcpy(p, model_value(d, id), d->vs);
+    }
+}
+
+static void diff_op_remove(diff *d, size_t id, unsigned mode)
+{
+    const unsigned char *key = d->keys + id * d->ks;
+    unsigned char kout[DIFF_MAX_SIZE], vout[DIFF_MAX_SIZE];
+    memset(kout, 0xee, sizeof kout);
+    memset(vout, 0xee, sizeof vout);
+    int rc = hm_remove(d->m, key, mode & 1 ? kout : NULL, mode & 2 ? vout : NULL);
+    if (!d->present[id]) {
+        DIFF_CHECK(d, rc == 0);
+        for (size_t i = 0; i < DIFF_MAX_SIZE; i++)
+            DIFF_CHECK(d, kout[i] == 0xee && vout[i] == 0xee);
+        return;
+    }
+    DIFF_CHECK(d, rc == 1);
+    if (mode & 1) {
+        DIFF_CHECK(d, memcmp(kout, key, d->ks) == 0);
+    } else {
+        d->want_key_drops++;
+        DIFF_CHECK(d, memcmp(d->last_key, key, d->ks) == 0);
+    }
+    if (d->vs == 0) {
+        for (size_t i = 0; i < DIFF_MAX_SIZE; i++)
+            DIFF_CHECK(d, vout[i] == 0xee);
+    } else if (mode & 2) {
+        DIFF_CHECK(d, memcmp(vout, model_value(d, id), d->vs) == 0);
+    } else {
+        d->want_value_drops++;
+        DIFF_CHECK(d, memcmp(d->last_value, model_value(d, id), d->vs) == 0);
+    }
+    d->present[id] = 0;
+    d->len--;
+}
+
+static void diff_op_get(diff *d, size_t id)
+{
+    const unsigned char *p = hm_get(d->m, d->keys + id * d->ks);
+    if (!d->present[id]) {
+        DIFF_CHECK(d, p == NULL);
+        return;
+    }
+    DIFF_CHECK(d, p != NULL);
+    if (d->vs > 0) {
+        DIFF_CHECK(d, aligned(p, d->vs));
+        DIFF_CHECK(d, memcmp(p, model_value(d, id), d->vs) == 0);
+    }
+}
+
+static void diff_op_get_many(diff *d, uint64_t *rng)
+{
+    unsigned char keys[DIFF_BATCH * DIFF_MAX_SIZE];
+    void *values[DIFF_BATCH];
+    size_t ids[DIFF_BATCH], n = 1 + rng_below(rng, DIFF_BATCH), hits = 0;
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = rng_below(rng, d->n);
+        memcpy(keys + i * d->ks, d->keys + ids[i] * d->ks, d->ks);
+        hits += d->present[ids[i]];
+        values[i] = &values[i];
+    }
+    DIFF_CHECK(d, hm_get_many(d->m, keys, n, values) == hits);
+    for (size_t i = 0; i < n; i++) {
+        DIFF_CHECK(d, values[i] == hm_get(d->m, keys + i * d->ks));
+        DIFF_CHECK(d, (values[i] != NULL) == (d->present[ids[i]] != 0));
+    }
+}
+
+static void diff_op_sizing(diff *d, uint64_t *rng, bool reserve)
+{
+    size_t calls = d->ta.calls, fails = d->ta.failures, b = hm_buckets(d->m);
+    bool arm = rng_below(rng, 4) == 0;
+    if (arm)
+        d->ta.fail_at = calls + 1;
+    size_t amount = reserve ? rng_below(rng, 600) : rng_below(rng, 2 * d->len + 100);
+    int rc = reserve ? hm_reserve(d->m, amount) : hm_resize(d->m, amount);
+    d->ta.fail_at = 0;
+    if (d->ta.failures != fails) {
+        DIFF_CHECK(d, rc == HM_ENOMEM);
+        DIFF_CHECK(d, hm_buckets(d->m) == b);
+        return;
+    }
+    DIFF_CHECK(d, rc == HM_OK);
+    if (reserve) {
+        DIFF_CHECK(d, hm_capacity(d->m) >= d->len + amount);
+        d->reserved_left = amount;
+    } else {
+        DIFF_CHECK(d, hm_capacity(d->m) >= (amount > d->len ? amount : d->len));
+        d->reserved_left = 0;
+    }
+}
+
+static void diff_op_clear(diff *d)
+{
+    size_t b = hm_buckets(d->m);
+    d->want_key_drops += d->len;
+    if (d->vs > 0)
+        d->want_value_drops += d->len;
+    hm_clear(d->m);
+    DIFF_CHECK(d, hm_buckets(d->m) == b);
+    memset(d->present, 0, d->n);
+    d->len = 0;
+}
+
+static void run_differential(size_t ks, size_t vs, size_t n, bool weak_hash, size_t ops,
+                             uint64_t seed)
+{
+    diff *d = calloc(1, sizeof *d);
+    assert_non_null(d);
+    d->ks = ks;
+    d->vs = vs;
+    d->n = n;
+    d->seed = seed;
+    d->keys = malloc(n * ks);
+    d->vals = calloc(n, vs > 0 ? vs : 1);
+    d->present = calloc(n, 1);
+    d->seen = calloc(n, sizeof *d->seen);
+    assert_true(d->keys && d->vals && d->present && d->seen);
+    for (size_t id = 0; id < n; id++)
+        make_key(id, ks, d->keys + id * ks);
+    ta_init(&d->ta);
+    hm_config c = {.key_size = ks, .value_size = vs, .seed = test_seed,
+                   .hash = weak_hash ? diff_weak_hash : NULL,
+                   .key_drop = diff_drop_key, .value_drop = diff_drop_value,
+                   .udata = d, .allocator = &d->ta.a};
+    d->m = hm_new(&c);
+    d->what = "hm_new";
+    DIFF_CHECK(d, d->m != NULL);
+
+    uint64_t rng = seed;
+    bool growing = false;
+    for (d->op = 0; d->op < ops; d->op++) {
+        /* alternate phases that fill and empty the map, so that it grows,
+         * shrinks and collects deleted markers */
+        if (d->op % 40000 == 0)
+            growing = !growing;
+        size_t id = rng_below(&rng, n);
+        /* r picks an operation by weight (per mille); each branch below
+         * subtracts the weights of those before it. `arm` makes the next
+         * allocation fail, so that HM_ENOMEM comes mid-run too. */
+        size_t r = rng_below(&rng, 1000);
+        bool arm = rng_below(&rng, 32) == 0;
+        size_t ins = growing ? 300 : 120, ent = growing ? 120 : 60;
+        size_t rem = growing ? 100 : 250, rem_out = growing ? 60 : 170;
+        if (r < ins) {
+            d->what = "hm_insert";
+            diff_op_insert(d, id, &rng, arm);
+        } else if ((r -= ins) < ent) {
+            d->what = "hm_entry";
+            diff_op_entry(d, id, &rng, arm);
+        } else if ((r -= ent) < rem) {
+            d->what = "hm_remove";
+            diff_op_remove(d, id, 0);
+        } else if ((r -= rem) < rem_out) {
+            d->what = "hm_remove with out-parameters";
+            diff_op_remove(d, id, 1 + (unsigned)rng_below(&rng, 3));
+        } else if ((r -= rem_out) < 200) {
+            d->what = "hm_get";
+            diff_op_get(d, id);
+        } else if ((r -= 200) < 80) {
+            d->what = "hm_contains";
+            DIFF_CHECK(d, hm_contains(d->m, d->keys + id * ks) == (d->present[id] != 0));
+        } else if ((r -= 80) < 80) {
+            d->what = "hm_get_many";
+            diff_op_get_many(d, &rng);
+        } else if (rng_below(&rng, 8) == 0) {
+            size_t which = rng_below(&rng, 100);
+            if (which < 30) {
+                d->what = "hm_reserve";
+                diff_op_sizing(d, &rng, true);
+            } else if (which < 45) {
+                d->what = "hm_resize";
+                diff_op_sizing(d, &rng, false);
+            } else if (which < 60) {
+                d->what = "iteration";
+                diff_iterate(d, 0, 0);
+            } else if (which < 65) {
+                d->what = "removal during iteration";
+                diff_iterate(d, 3, rng_below(&rng, 3));
+            } else if (which < 70) {
+                d->what = "hm_retain";
+                d->retain_rem = rng_below(&rng, 5);
+                hm_retain(d->m, diff_keep, d);
+                DIFF_CHECK(d, d->retain_bad == 0);
+            } else if (which < 72) {
+                d->what = "hm_clear";
+                diff_op_clear(d);
+            } else {
+                d->what = "hm_get_stats";
+                hm_stats st;
+                hm_get_stats(d->m, &st);
+                DIFF_CHECK(d, st.len == d->len);
+                DIFF_CHECK(d, st.len + st.tombstones <= hm_capacity(d->m));
+            }
+        } else {
+            d->what = "hm_contains";
+            DIFF_CHECK(d, hm_contains(d->m, d->keys + id * ks) == (d->present[id] != 0));
+        }
+        DIFF_CHECK(d, hm_len(d->m) == d->len);
+        DIFF_CHECK(d, hm_len(d->m) <= hm_capacity(d->m));
+        DIFF_CHECK(d, d->key_drops == d->want_key_drops);
+        DIFF_CHECK(d, d->value_drops == d->want_value_drops);
+        if (d->op % 25000 == 24999) {
+            d->what = "full comparison";
+            diff_full_check(d);
+        }
+    }
+    d->what = "final comparison";
+    diff_full_check(d);
+    diff_iterate(d, 0, 0);
+    hm_free(d->m);
+    d->want_key_drops += d->len;
+    if (vs > 0)
+        d->want_value_drops += d->len;
+    d->what = "hm_free";
+    DIFF_CHECK(d, d->key_drops == d->want_key_drops);
+    DIFF_CHECK(d, d->value_drops == d->want_value_drops);
+    DIFF_CHECK(d, d->ta.live_bytes == 0 && d->ta.live_blocks == 0 && d->ta.bad_sizes == 0);
+    free(d->keys);
+    free(d->vals);
+    free(d->present);
+    free(d->seen);
+    free(d);
+}
+
+enum { DIFF_OPS = 400000 }; /* per configuration; six configurations */
+
+static uint64_t diff_seed(uint64_t salt)
+{
+    const char *env = getenv("HM_TEST_SEED");
+    uint64_t base = env != NULL ? strtoull(env, NULL, 0) : UINT64_C(0x5eed0f4a7c0ffee1);
+    return env != NULL ? base : base ^ (salt * UINT64_C(0x9E3779B97F4A7C15));
+}
+
+static void test_differential_k8_v8(void **state)
+{
+    (void)state;
+    run_differential(8, 8, 3000, false, DIFF_OPS, diff_seed(1));
+}
+
+static void test_differential_k16_v32(void **state)
+{
+    (void)state;
+    run_differential(16, 32, 2000, false, DIFF_OPS, diff_seed(2));
+}
+
+static void test_differential_k4_set(void **state)
+{
+    (void)state;
+    run_differential(4, 0, 5000, false, DIFF_OPS, diff_seed(3));
+}
+
+static void test_differential_k3_v5(void **state)
+{
+    (void)state;
+    run_differential(3, 5, 4000, false, DIFF_OPS, diff_seed(4));
+}
+
+static void test_differential_k24_v24(void **state)
+{
+    (void)state;
+    run_differential(24, 24, 1500, false, DIFF_OPS, diff_seed(5));
+}
+
+static void test_differential_k8_v8_weak_hash(void **state)
+{
+    (void)state;
+    run_differential(8, 8, 3000, true, DIFF_OPS, diff_seed(6));
+}
+
+/* ------------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hm_new_defaults),
+        cmocka_unit_test(test_hm_new_null_config),
+        cmocka_unit_test(test_hm_new_key_size_zero),
+        cmocka_unit_test(test_hm_new_bad_max_load),
+        cmocka_unit_test(test_hm_new_allocator_missing_function),
+        cmocka_unit_test(test_hm_new_size_overflow),
+        cmocka_unit_test(test_hm_new_enomem),
+        cmocka_unit_test(test_hm_new_valid_max_load),
+        cmocka_unit_test(test_hm_new_capacity_no_growth),
+        cmocka_unit_test(test_hm_new_copies_config),
+        cmocka_unit_test(test_hm_free_null),
+        cmocka_unit_test(test_hm_free_drops_every_entry),
+        cmocka_unit_test(test_hm_insert_new_and_replace),
+        cmocka_unit_test(test_hm_insert_null_args),
+        cmocka_unit_test(test_hm_insert_copies_bytes),
+        cmocka_unit_test(test_hm_insert_replace_drops_old_value_and_callers_key),
+        cmocka_unit_test(test_hm_insert_replace_keeps_stored_key),
+        cmocka_unit_test(test_hm_insert_grows_by_doubling),
+        cmocka_unit_test(test_hm_insert_enomem_keeps_map),
+        cmocka_unit_test(test_hm_get_present_and_absent),
+        cmocka_unit_test(test_hm_get_null_args),
+        cmocka_unit_test(test_hm_get_empty_map),
+        cmocka_unit_test(test_hm_get_value_is_writable),
+        cmocka_unit_test(test_hm_contains_present_absent_null),
+        cmocka_unit_test(test_hm_entry_inserts_zero_filled),
+        cmocka_unit_test(test_hm_entry_existing_same_slot),
+        cmocka_unit_test(test_hm_entry_null_args),
+        cmocka_unit_test(test_hm_entry_counter),
+        cmocka_unit_test(test_hm_remove_present_and_absent),
+        cmocka_unit_test(test_hm_remove_null_args),
+        cmocka_unit_test(test_hm_remove_empty_map),
+        cmocka_unit_test(test_hm_remove_out_params),
+        cmocka_unit_test(test_hm_remove_does_not_move_other_entries),
+        cmocka_unit_test(test_hm_remove_churn_stays_bounded),
+        cmocka_unit_test(test_hm_resize_grow),
+        cmocka_unit_test(test_hm_resize_shrink),
+        cmocka_unit_test(test_hm_resize_below_len),
+        cmocka_unit_test(test_hm_resize_zero_releases_empty_table),
+        cmocka_unit_test(test_hm_resize_erange),
+        cmocka_unit_test(test_hm_resize_null),
+        cmocka_unit_test(test_hm_reserve_null),
+        cmocka_unit_test(test_hm_reserve_erange),
+        cmocka_unit_test(test_hm_reserve_erange_huge_keys),
+        cmocka_unit_test(test_hm_reserve_no_allocation_after_ok),
+        cmocka_unit_test(test_hm_reserve_after_churn),
+        cmocka_unit_test(test_hm_clear_drops_and_keeps_table),
+        cmocka_unit_test(test_hm_clear_null_and_empty),
+        cmocka_unit_test(test_hm_len_capacity_buckets_null),
+        cmocka_unit_test(test_hm_len_tracks_inserts_and_removals),
+        cmocka_unit_test(test_hm_iter_next_visits_each_once),
+        cmocka_unit_test(test_hm_iter_next_null_args),
+        cmocka_unit_test(test_hm_iter_next_empty),
+        cmocka_unit_test(test_hm_iter_next_remove_current),
+        cmocka_unit_test(test_hm_iter_next_remove_all),
+        cmocka_unit_test(test_hm_iter_next_remove_by_returned_key),
+        cmocka_unit_test(test_hm_retain_keeps_and_drops),
+        cmocka_unit_test(test_hm_retain_null_args),
+        cmocka_unit_test(test_hm_get_many_matches_get),
+        cmocka_unit_test(test_hm_get_many_set_and_odd_key_size),
+        cmocka_unit_test(test_hm_get_many_null_and_zero),
+        cmocka_unit_test(test_hm_hash_bytes_is_seeded_siphash13),
+        cmocka_unit_test(test_hm_hash_bytes_null_map),
+        cmocka_unit_test(test_hm_hash_bytes_random_seed_per_map),
+        cmocka_unit_test(test_hm_hash_cstr_equal_strings),
+        cmocka_unit_test(test_hm_equal_cstr_cases),
+        cmocka_unit_test(test_hm_cstr_keys_find_equal_strings),
+        cmocka_unit_test(test_hm_cstr_keys_owned_by_map),
+        cmocka_unit_test(test_hm_strerror_codes),
+        cmocka_unit_test(test_hm_get_stats_counts),
+        cmocka_unit_test(test_hm_get_stats_null),
+        cmocka_unit_test(test_set_insert_get_contains),
+        cmocka_unit_test(test_set_value_drop_never_called),
+        cmocka_unit_test(test_set_iter_and_retain_value_null),
+        cmocka_unit_test(test_alignment_key_and_value_sizes),
+        cmocka_unit_test(test_collisions_all_keys_one_hash),
+        cmocka_unit_test(test_drops_exactly_once_random_ops),
+        cmocka_unit_test(test_failing_allocator_growing_workload),
+        cmocka_unit_test(test_differential_k8_v8),
+        cmocka_unit_test(test_differential_k16_v32),
+        cmocka_unit_test(test_differential_k4_set),
+        cmocka_unit_test(test_differential_k3_v5),
+        cmocka_unit_test(test_differential_k24_v24),
+        cmocka_unit_test(test_differential_k8_v8_weak_hash),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
