@@ -116,6 +116,8 @@ typedef struct hm_stats {
     size_t resizes;    /**< changes of the bucket count since hm_new() */
     size_t max_probe;  /**< most slot groups any present key's lookup examines */
     double mean_probe; /**< mean groups examined over present keys (0 when empty) */
+    size_t max_miss_probe;  /**< most groups a lookup of an absent key examines, over every home slot */
+    double mean_miss_probe; /**< mean groups a lookup of an absent key examines (0 without a table) */
 } hm_stats;
 
 /**

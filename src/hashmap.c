@@ -1005,6 +1005,19 @@ static size_t probe_length(const hm_t *m, size_t i)
     return groups;
 }
 
+/* Groups a lookup of an absent key whose home is slot `pos` examines: up to and
+ * including the first group that holds an EMPTY slot. */
+static size_t miss_length(const hm_t *m, size_t pos)
+{
+    size_t stride = 0, groups = 1;
+    while (!group_match_empty(group_load(m->ctrl + pos))) {
+        stride += GROUP_WIDTH;
+        pos = (pos + stride) & m->mask;
+        groups++;
+    }
+    return groups;
+}
+
 void hm_get_stats(const hm_t *m, hm_stats *out)
 {
     if (!out)
@@ -1029,4 +1042,12 @@ void hm_get_stats(const hm_t *m, hm_stats *out)
             out->max_probe = p;
     }
     out->mean_probe = m->len ? (double)total / (double)m->len : 0.0;
+    total = 0;
+    for (size_t pos = 0; pos < m->buckets; pos++) {
+        size_t p = miss_length(m, pos);
+        total += p;
+        if (p > out->max_miss_probe)
+            out->max_miss_probe = p;
+    }
+    out->mean_miss_probe = m->buckets ? (double)total / (double)m->buckets : 0.0;
 }

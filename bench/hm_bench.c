@@ -1,0 +1,1274 @@
+/*
+ * hm_bench: the workloads of BENCH.md (seed, flat, u64 and the scale sweep)
+ * run against libhashmap, each beside its "floor".
+ *
+ * Usage: hm_bench [--workload seed|flat|u64|sweep|all] [--items N] [--repeat R]
+ *                 [--max-load X] [--seed HEX32] [--text] [--no-floor] [--strace-marks]
+ * (hm_bench --help says more.)
+ *
+ * Output: JSON lines on stdout, one object per line, every value a string or a
+ * number; the keys always come in the order shown.
+ *
+ *  A phase, for map "libhashmap" and for map "floor":
+ *    {"map":"libhashmap","workload":"flat","items":1000000,"phase":"insert",
+ *     "ns_per_op":31.200,"peak_rss_bytes":123456789}
+ *    workload: "seed", "flat", "u64", or "sweep" (flat's phases at each N of
+ *    the sweep; its own name so that `all` never prints one key twice).
+ *    phase: seed: "insert" (per insert, making the strings included), "free"
+ *    (hm_free of the map with its strings, per entry); flat, u64 and sweep:
+ *    "insert", "get_hit", "get_many" (get_hit's keys in batches of 32 through
+ *    hm_get_many; libhashmap only, no peer has it), "get_miss", "remove"
+ *    (per removal, N/2 of them), "reinsert" (N/2), "iterate" (per entry).
+ *    ns_per_op: the median over --repeat runs.
+ *    peak_rss_bytes: the highest VmHWM from the start of the map's run (or of
+ *    the floor's) to the end of the phase, the largest over the runs. Each
+ *    run, the map's and then its floor, is a child process of its own, forked
+ *    from a parent that holds only the results, so every run starts from the
+ *    same small heap. The bench resets VmHWM (echo 5 > /proc/self/clear_refs)
+ *    at those starts and after each resize, and keeps the maximum of what it
+ *    read before each reset, so this is the peak of that run alone. Where the
+ *    reset is refused it is the child's VmHWM.
+ *
+ *  A resize of the libhashmap map (through hm_config.on_resize), after the
+ *  phase lines of its workload:
+ *    {"map":"libhashmap","workload":"seed","items":10000000,"phase":"resize",
+ *     "index":19,"during":"insert","at_item":734004,"old_buckets":1048576,
+ *     "new_buckets":2097152,"entry_size":48,"new_bytes":102760464,
+ *     "len":734003,"ns":52345678,"peak_rss_bytes":345678901,
+ *     "rss_bytes":234567890,"peak_scope":"resize"}
+ *    index: 0-based, in the order of the resizes. during: the phase that grew
+ *    the map. at_item: the number of items in the map once the insert that
+ *    triggered the resize is done (i + 1 for the 0-based insert i).
+ *    old_buckets 0 is the first table of a map created empty.
+ *    entry_size, new_bytes, len: from hm_resize_info (len before that insert).
+ *    ns: hm_resize_info.nanoseconds, the median over the runs.
+ *    peak_rss_bytes: VmHWM read in the callback, right after the resize; with
+ *    peak_scope "resize" it was reset after the previous resize (or at the
+ *    start of the run), and as RSS between two resizes only grows, it is the
+ *    peak reached during this resize (old and new table both resident, if the
+ *    resize copies); with peak_scope "process" the reset was refused and it
+ *    is the process's VmHWM.
+ *    rss_bytes: VmRSS read in the callback (the old table freed).
+ *    Both are the largest over the runs.
+ *
+ * The floor, measured in the same process after each run of the map: per
+ * operation of a phase, SipHash-1-3 of the same keys (made the same way; for
+ * seed "key_{i}" in a stack buffer plus the 0xff byte, no heap string) plus
+ * one read of a random cache line in a buffer of the table's size
+ * (new_bytes of its last resize) cut into as many slots as the table has
+ * buckets. Keys are hashed 32 at a time before their lines are read, so the
+ * reads overlap as far as the machine allows: what no table can beat. For
+ * "iterate" and "free", which hash nothing, it is one sequential pass over
+ * that buffer, per entry. A miss ("get_miss") may need only a table's control
+ * bytes, a fraction of the table, and can come closer to its floor.
+ *
+ * --text prints to stderr, for every resize, the seed experiment's block
+ *   Resize Stats:
+ *     Old capacity: 1048576, New capacity: 2097152
+ *     Entry size: 48 bytes
+ *     New vec size: 100663296 bytes          (new_buckets * entry_size)
+ *     Current size (items): 734004           (at_item)
+ * then its time, the table's bytes with metadata and the peak RSS, and a
+ * summary table at the end. Blocks are printed after a workload's runs (with
+ * the median time), never while the clock runs.
+ *
+ * Exit status: 0, 1 when the map fails or gives a wrong answer, 2 on bad usage.
+ */
+#define _GNU_SOURCE /* getrandom, madvise, clock_gettime under -std=c11 */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hashmap.h"
+
+#ifndef HM_BENCH_BUILD_TYPE
+#define HM_BENCH_BUILD_TYPE ""
+#endif
+
+enum { MAX_REPEAT = 100, MAX_PHASES = 8, MAX_RESIZES = 64, MAX_BLOCKS = 16, BATCH = 32 };
+
+/* The library's documented default, needed to size the seed map's first table. */
+#define LIB_DEFAULT_MAX_LOAD 0.875
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static void die(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("hm_bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(status);
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mix(uint64_t i)
+{
+    uint64_t z = i + 0x9e3779b97f4a7c15u;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+/* Byte by byte so the layout is little-endian on any host; compilers turn
+ * these loops into one load or store. */
+static inline void put_le64(unsigned char *p, uint64_t v)
+{
+    for (int k = 0; k < 8; k++)
+        p[k] = (unsigned char)(v >> (8 * k));
+}
+
+static inline uint64_t get_le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int k = 0; k < 8; k++)
+        v |= (uint64_t)p[k] << (8 * k);
+    return v;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(const double *v, unsigned n)
+{
+    double s[MAX_REPEAT];
+    memcpy(s, v, n * sizeof *s);
+    qsort(s, n, sizeof *s, cmp_double);
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/* Keeps the floor's reads from being optimised away. */
+static volatile uint64_t g_sink;
+
+/* ---- resident memory ----------------------------------------------------- */
+
+struct mem {
+    uint64_t hwm, rss; /* bytes */
+};
+
+static uint64_t status_field(const char *buf, const char *name)
+{
+    const char *p = strstr(buf, name);
+    return p ? strtoull(p + strlen(name), NULL, 10) * 1024 : 0;
+}
+
+/* open/read rather than stdio: no allocation, so no mapping call of our own
+ * shows up among the library's under strace. */
+static struct mem read_mem(void)
+{
+    struct mem m = {0, 0};
+    char buf[8192];
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return m;
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof buf - 1 && (r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+        got += (size_t)r;
+    close(fd);
+    buf[got] = '\0';
+    m.hwm = status_field(buf, "VmHWM:");
+    m.rss = status_field(buf, "VmRSS:");
+    return m;
+}
+
+static bool g_hwm_reset_ok;
+static uint64_t g_run_peak; /* the highest VmHWM read since the run started */
+
+static bool hwm_reset(void)
+{
+    int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool ok = write(fd, "5", 1) == 1;
+    close(fd);
+    return ok;
+}
+
+static void note_peak(uint64_t hwm)
+{
+    if (hwm > g_run_peak)
+        g_run_peak = hwm;
+}
+
+static void run_peak_start(void)
+{
+#ifdef __GLIBC__
+    /* Hand back what the map freed before the floor runs, so that the
+     * floor's peak is its own. */
+    (void)malloc_trim(0);
+#endif
+    if (g_hwm_reset_ok)
+        (void)hwm_reset();
+    g_run_peak = 0;
+    note_peak(read_mem().hwm);
+}
+
+static uint64_t run_peak_now(void)
+{
+    note_peak(read_mem().hwm);
+    return g_run_peak;
+}
+
+/* ---- options ------------------------------------------------------------- */
+
+enum workload { W_SEED, W_FLAT, W_U64, W_SWEEP, W_ALL };
+static const char *const workload_names[] = {"seed", "flat", "u64", "sweep", "all"};
+
+struct options {
+    enum workload workload;
+    size_t items; /* 0: each workload's default */
+    unsigned repeat;
+    double max_load; /* 0: the library's default */
+    bool fixed_seed;
+    uint8_t seed[16];
+    bool text, floor, marks;
+};
+
+static void usage(FILE *out)
+{
+    fputs("usage: hm_bench [options]\n"
+          "Runs BENCH.md's workloads on libhashmap; JSON lines on stdout.\n"
+          "  --workload W   seed, flat, u64, sweep or all (default seed)\n"
+          "  --items N      items per map (seed 10000000, flat and u64 1000000);\n"
+          "                 for sweep the largest N of 1e3..1e7 (default 1e7).\n"
+          "                 Digits, or a form like 1e6.\n"
+          "  --repeat R     runs of each workload, 1..100; the median is reported (default 1)\n"
+          "  --max-load X   the maps' max_load, in (0, 1) (default: the library's, 0.875)\n"
+          "  --seed HEX     32 hex digits: a fixed SipHash key (byte 0 first) for every map,\n"
+          "                 for reproducible tables (default: 16 random bytes per map)\n"
+          "  --text         print the Resize Stats blocks and a summary on stderr\n"
+          "  --no-floor     skip the floor measurements\n"
+          "  --strace-marks mark the seed's insert phase and each resize with a\n"
+          "                 madvise(NULL, 0, MADV_NORMAL) call, for the strace test\n"
+          "  -h, --help     this text\n",
+          out);
+}
+
+static void bad_usage(const char *fmt, const char *arg)
+{
+    fputs("hm_bench: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\n(hm_bench --help lists the options)\n", stderr);
+    exit(2);
+}
+
+static bool parse_count(const char *s, uint64_t max, uint64_t *out)
+{
+    if (*s < '0' || *s > '9')
+        return false;
+    uint64_t v = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (max - (uint64_t)(*s - '0')) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s < '0' || *s > '9' || s[1] != '\0')
+            return false;
+        for (int e = *s - '0'; e > 0; e--) {
+            if (v > max / 10)
+                return false;
+            v *= 10;
+        }
+        s++;
+    }
+    if (*s != '\0')
+        return false;
+    *out = v;
+    return true;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+    *o = (struct options){.workload = W_SEED, .repeat = 1, .floor = true};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *val = NULL;
+        char name[32];
+        const char *eq = strchr(arg, '=');
+        size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+        if (len >= sizeof name)
+            bad_usage("unknown option '%s'", arg);
+        memcpy(name, arg, len);
+        name[len] = '\0';
+
+        bool takes_value = !strcmp(name, "--workload") || !strcmp(name, "--items") ||
+                           !strcmp(name, "--repeat") || !strcmp(name, "--max-load") ||
+                           !strcmp(name, "--seed");
+        if (takes_value) {
+            if (eq)
+                val = eq + 1;
+            else if (i + 1 < argc)
+                val = argv[++i];
+            else
+                bad_usage("%s needs a value", name);
+        } else if (eq) {
+            bad_usage("%s takes no value", name);
+        }
+
+        if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
+            usage(stdout);
+            exit(0);
+        } else if (!strcmp(name, "--workload")) {
+            size_t w = 0;
+            while (w <= W_ALL && strcmp(val, workload_names[w]))
+                w++;
+            if (w > W_ALL)
+                bad_usage("unknown workload '%s' (seed, flat, u64, sweep or all)", val);
+            o->workload = (enum workload)w;
+        } else if (!strcmp(name, "--items")) {
+            uint64_t n;
+            /* Beyond 4e9 items the tables alone outgrow any machine of this kind. */
+            if (!parse_count(val, 4000000000u, &n) || n == 0)
+                bad_usage("--items wants a whole number from 1 to 4e9, not '%s'", val);
+            o->items = (size_t)n;
+        } else if (!strcmp(name, "--repeat")) {
+            uint64_t r;
+            if (!parse_count(val, MAX_REPEAT, &r) || r == 0)
+                bad_usage("--repeat wants a whole number from 1 to 100, not '%s'", val);
+            o->repeat = (unsigned)r;
+        } else if (!strcmp(name, "--max-load")) {
+            char *end;
+            errno = 0;
+            double x = strtod(val, &end);
+            if (end == val || *end != '\0' || errno || !(x > 0 && x < 1))
+                bad_usage("--max-load wants a number strictly between 0 and 1, not '%s'", val);
+            o->max_load = x;
+        } else if (!strcmp(name, "--seed")) {
+            if (strlen(val) != 32)
+                bad_usage("--seed wants exactly 32 hex digits, not '%s'", val);
+            for (int k = 0; k < 16; k++) {
+                int hi = hex_digit(val[2 * k]), lo = hex_digit(val[2 * k + 1]);
+                if (hi < 0 || lo < 0)
+                    bad_usage("--seed wants exactly 32 hex digits, not '%s'", val);
+                o->seed[k] = (uint8_t)(hi << 4 | lo);
+            }
+            o->fixed_seed = true;
+        } else if (!strcmp(name, "--text")) {
+            o->text = true;
+        } else if (!strcmp(name, "--no-floor")) {
+            o->floor = false;
+        } else if (!strcmp(name, "--strace-marks")) {
+            o->marks = true;
+        } else {
+            bad_usage("unknown option '%s'", arg);
+        }
+    }
+}
+
+/* ---- results ------------------------------------------------------------- */
+
+struct resize_rec {
+    size_t old_buckets, new_buckets, entry_size, new_bytes, len, at_item;
+    const char *during;
+    uint64_t ns, peak, rss;
+};
+
+struct series {
+    double ns[MAX_REPEAT]; /* per operation, one per run */
+    uint64_t peak;
+};
+
+/* One workload at one N: every run's figures. */
+struct block {
+    const char *workload;
+    size_t items;
+    const char *const *phases;
+    size_t nphases;
+    unsigned runs;
+    bool floor;
+    struct series lib[MAX_PHASES], flr[MAX_PHASES];
+    size_t nresizes;
+    struct resize_rec resizes[MAX_RESIZES]; /* run 0's, peaks the largest of all runs */
+    double resize_ns[MAX_RESIZES][MAX_REPEAT];
+};
+
+static struct block *g_blocks[MAX_BLOCKS];
+static size_t g_nblocks;
+
+/* What the map's callbacks share, through hm_config.udata. */
+struct bench_ctx {
+    uint8_t seed[16];
+    size_t item;       /* items in the map once the insert in progress is done */
+    const char *phase; /* the phase in progress */
+    bool marks;
+    size_t nrecs;
+    bool overflow;
+    struct resize_rec recs[MAX_RESIZES];
+};
+
+/* A call that strace -e trace=memory shows and that nothing else makes. */
+static void strace_mark(void) { (void)madvise(NULL, 0, MADV_NORMAL); }
+
+static void on_resize(const hm_resize_info *info, void *udata)
+{
+    struct bench_ctx *ctx = udata;
+    if (ctx->marks)
+        strace_mark();
+    struct mem m = read_mem();
+    note_peak(m.hwm);
+    if (ctx->nrecs == MAX_RESIZES) {
+        ctx->overflow = true;
+    } else {
+        ctx->recs[ctx->nrecs++] = (struct resize_rec){
+            .old_buckets = info->old_buckets,
+            .new_buckets = info->new_buckets,
+            .entry_size = info->entry_size,
+            .new_bytes = info->new_bytes,
+            .len = info->len,
+            .at_item = ctx->item,
+            .during = ctx->phase,
+            .ns = info->nanoseconds,
+            .peak = m.hwm,
+            .rss = m.rss,
+        };
+    }
+    if (g_hwm_reset_ok)
+        (void)hwm_reset();
+}
+
+static void draw_seed(struct bench_ctx *ctx, const struct options *o)
+{
+    if (o->fixed_seed) {
+        memcpy(ctx->seed, o->seed, 16);
+        return;
+    }
+    size_t got = 0;
+    while (got < 16) {
+        ssize_t r = getrandom(ctx->seed + got, 16 - got, 0);
+        if (r < 0 && errno != EINTR)
+            die(1, "getrandom: %s", strerror(errno));
+        if (r > 0)
+            got += (size_t)r;
+    }
+}
+
+static void ctx_start(struct bench_ctx *ctx, const struct options *o)
+{
+    ctx->item = 0;
+    ctx->phase = "new";
+    ctx->marks = o->marks;
+    ctx->nrecs = 0;
+    ctx->overflow = false;
+    draw_seed(ctx, o);
+}
+
+/* Folds run r's resizes into the block. */
+static void collect_resizes(struct block *b, const struct bench_ctx *ctx, unsigned r)
+{
+    if (ctx->overflow)
+        die(1, "%s N=%zu: more than %d resizes", b->workload, b->items, MAX_RESIZES);
+    if (r == 0) {
+        b->nresizes = ctx->nrecs;
+        memcpy(b->resizes, ctx->recs, ctx->nrecs * sizeof ctx->recs[0]);
+    } else if (ctx->nrecs != b->nresizes) {
+        die(1, "%s N=%zu: run %u resized %zu times, run 1 %zu times", b->workload, b->items,
+            r + 1, ctx->nrecs, b->nresizes);
+    }
+    for (size_t k = 0; k < ctx->nrecs; k++) {
+        const struct resize_rec *c = &ctx->recs[k];
+        struct resize_rec *d = &b->resizes[k];
+        if (c->old_buckets != d->old_buckets || c->new_buckets != d->new_buckets)
+            die(1, "%s N=%zu: resize %zu differs between runs", b->workload, b->items, k);
+        if (c->peak > d->peak)
+            d->peak = c->peak;
+        if (c->rss > d->rss)
+            d->rss = c->rss;
+        b->resize_ns[k][r] = (double)c->ns;
+    }
+}
+
+static struct block *new_block(const char *workload, size_t items, const char *const *phases,
+                               size_t nphases, const struct options *o)
+{
+    if (g_nblocks == MAX_BLOCKS)
+        die(1, "too many workloads in one run");
+    struct block *b = calloc(1, sizeof *b);
+    if (!b)
+        die(1, "out of memory");
+    b->workload = workload;
+    b->items = items;
+    b->phases = phases;
+    b->nphases = nphases;
+    b->runs = o->repeat;
+    b->floor = o->floor;
+    g_blocks[g_nblocks++] = b;
+    return b;
+}
+
+static void record(struct series *s, unsigned run, uint64_t ns, size_t ops, uint64_t peak)
+{
+    s->ns[run] = (double)ns / (double)(ops ? ops : 1);
+    if (peak > s->peak)
+        s->peak = peak;
+}
+
+static void print_phase(const char *map, const struct block *b, size_t p, const struct series *s)
+{
+    printf("{\"map\":\"%s\",\"workload\":\"%s\",\"items\":%zu,\"phase\":\"%s\","
+           "\"ns_per_op\":%.3f,\"peak_rss_bytes\":%" PRIu64 "}\n",
+           map, b->workload, b->items, b->phases[p], median(s->ns, b->runs), s->peak);
+}
+
+static double mib(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
+
+static void print_block(const struct block *b, const struct options *o)
+{
+    for (size_t p = 0; p < b->nphases; p++)
+        print_phase("libhashmap", b, p, &b->lib[p]);
+    for (size_t k = 0; k < b->nresizes; k++) {
+        const struct resize_rec *r = &b->resizes[k];
+        printf("{\"map\":\"libhashmap\",\"workload\":\"%s\",\"items\":%zu,\"phase\":\"resize\","
+               "\"index\":%zu,\"during\":\"%s\",\"at_item\":%zu,\"old_buckets\":%zu,"
+               "\"new_buckets\":%zu,\"entry_size\":%zu,\"new_bytes\":%zu,\"len\":%zu,"
+               "\"ns\":%.0f,\"peak_rss_bytes\":%" PRIu64 ",\"rss_bytes\":%" PRIu64
+               ",\"peak_scope\":\"%s\"}\n",
+               b->workload, b->items, k, r->during, r->at_item, r->old_buckets, r->new_buckets,
+               r->entry_size, r->new_bytes, r->len, median(b->resize_ns[k], b->runs), r->peak,
+               r->rss, g_hwm_reset_ok ? "resize" : "process");
+    }
+    if (b->floor)
+        for (size_t p = 0; p < b->nphases; p++)
+            print_phase("floor", b, p, &b->flr[p]);
+    fflush(stdout);
+
+    if (!o->text)
+        return;
+    for (size_t k = 0; k < b->nresizes; k++) {
+        const struct resize_rec *r = &b->resizes[k];
+        fprintf(stderr,
+                "Resize Stats:\n"
+                "  Old capacity: %zu, New capacity: %zu\n"
+                "  Entry size: %zu bytes\n"
+                "  New vec size: %zu bytes\n"
+                "  Current size (items): %zu\n"
+                "  Resize time: %.3f ms\n"
+                "  New table: %zu bytes (control bytes included)\n"
+                "  Peak RSS %s: %.1f MiB (VmRSS after it: %.1f MiB)\n",
+                r->old_buckets, r->new_buckets, r->entry_size, r->new_buckets * r->entry_size,
+                r->at_item, median(b->resize_ns[k], b->runs) / 1e6, r->new_bytes,
+                g_hwm_reset_ok ? "during the resize" : "of the process so far", mib(r->peak),
+                mib(r->rss));
+    }
+}
+
+/* A line before each run, so that a long one does not look hung. */
+static void progress(const struct options *o, const char *workload, size_t n, unsigned r)
+{
+    if (o->text)
+        fprintf(stderr, "%s: %zu items, run %u of %u%s\n", workload, n, r + 1, o->repeat,
+                o->floor ? ", then its floor" : "");
+}
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            die(1, "writing to the parent: %s", strerror(errno));
+        p += w;
+        len -= (size_t)w;
+    }
+}
+
+static size_t read_all(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = read(fd, p + got, len - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
+/*
+ * Runs run r of a workload (the map, then its floor) in a child process, so
+ * that every run starts from the same small heap. In one process, the heap an
+ * earlier run freed (the seed's strings: 1.4 GB at N = 1e7) would serve the
+ * next run's tables, which then grow by copying instead of by mremap and keep
+ * both copies resident: later runs would not be measuring the same thing.
+ * The child hands the block back through a pipe; string pointers in it stay
+ * valid, as the child is a copy of this process.
+ */
+static void run_forked(struct block *b, unsigned r, const struct options *o,
+                       void (*run)(struct block *, unsigned, const struct options *, const void *),
+                       const void *arg)
+{
+    progress(o, b->workload, b->items, r);
+    int fd[2];
+    if (pipe(fd) != 0)
+        die(1, "pipe: %s", strerror(errno));
+    fflush(NULL); /* or the child would write what is buffered a second time */
+    pid_t pid = fork();
+    if (pid < 0)
+        die(1, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(fd[0]);
+        run(b, r, o, arg);
+        write_all(fd[1], b, sizeof *b);
+        exit(0); /* not _exit: a leak checker then looks at the run's memory */
+    }
+    close(fd[1]);
+    size_t got = read_all(fd[0], b, sizeof *b);
+    close(fd[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            die(1, "waitpid: %s", strerror(errno));
+    if (WIFSIGNALED(status))
+        die(1, "%s N=%zu: run %u killed by signal %d", b->workload, b->items, r + 1,
+            WTERMSIG(status));
+    if (WEXITSTATUS(status) != 0)
+        exit(WEXITSTATUS(status)); /* the child said why */
+    if (got != sizeof *b)
+        die(1, "%s N=%zu: run %u sent %zu of %zu bytes", b->workload, b->items, r + 1, got,
+            sizeof *b);
+}
+
+/* ---- the floor ----------------------------------------------------------- */
+
+/* A buffer the size of a table, cut into as many slots as the table has
+ * buckets (rounded down to a power of two). */
+struct probe_buf {
+    unsigned char *p;
+    size_t bytes, mask, width;
+};
+
+static void probe_buf_init(struct probe_buf *pb, unsigned char *mem, size_t bytes, size_t buckets)
+{
+    size_t slots = 1;
+    while (slots * 2 <= buckets)
+        slots *= 2;
+    pb->p = mem;
+    pb->bytes = bytes;
+    pb->mask = slots - 1;
+    pb->width = bytes / slots ? bytes / slots : 1;
+}
+
+static inline uint64_t probe(const struct probe_buf *pb, uint64_t hash)
+{
+    return pb->p[(size_t)(hash & pb->mask) * pb->width];
+}
+
+static uint64_t scan(const struct probe_buf *pb)
+{
+    uint64_t acc = 0;
+    for (size_t off = 0; off < pb->bytes; off += 64)
+        acc += pb->p[off];
+    return acc;
+}
+
+/* The floor's buffer is given transparent huge pages where the machine offers
+ * them only on request (as the library asks for its large tables): fewer TLB
+ * misses, a lower floor. */
+static unsigned char *floor_alloc(size_t bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    unsigned char *mem;
+    if (bytes >= huge) {
+        mem = aligned_alloc(huge, (bytes + huge - 1) / huge * huge);
+        if (mem)
+            (void)madvise(mem, bytes / huge * huge, MADV_HUGEPAGE); /* advice only */
+    } else {
+        mem = malloc(bytes ? bytes : 1);
+    }
+    if (!mem)
+        die(1, "out of memory for a floor buffer of %zu bytes", bytes);
+    memset(mem, 1, bytes); /* resident before the clock starts */
+    return mem;
+}
+
+/* ---- flat, u64 and the sweep --------------------------------------------- */
+
+enum { P_INSERT, P_GET_HIT, P_GET_MANY, P_GET_MISS, P_REMOVE, P_REINSERT, P_ITERATE, NFIXED };
+static const char *const fixed_phases[NFIXED] = {"insert",   "get_hit",  "get_many", "get_miss",
+                                                 "remove",   "reinsert", "iterate"};
+
+struct fixed_kind {
+    size_t key_size, value_size;
+};
+static const struct fixed_kind FLAT = {16, 32}, U64 = {8, 8};
+
+static inline void make_key(const struct fixed_kind *k, uint64_t i, unsigned char *out)
+{
+    put_le64(out, mix(i));
+    if (k->key_size == 16)
+        put_le64(out + 8, i);
+}
+
+static inline void make_value(const struct fixed_kind *k, uint64_t i, unsigned char *out)
+{
+    put_le64(out, i);
+    if (k->value_size > 8)
+        memset(out + 8, 0, k->value_size - 8);
+}
+
+static hm_t *new_fixed_map(const struct fixed_kind *k, struct bench_ctx *ctx, const struct options *o)
+{
+    hm_config c = {
+        .key_size = k->key_size,
+        .value_size = k->value_size,
+        .max_load = o->max_load,
+        .udata = ctx,
+        .seed = ctx->seed,
+        .on_resize = on_resize,
+    };
+    hm_t *m = hm_new(&c);
+    if (!m)
+        die(1, "hm_new: %s", strerror(errno));
+    return m;
+}
+
+static void check(bool ok, const struct block *b, const char *phase, const char *what, uint64_t got,
+                  uint64_t want)
+{
+    if (!ok)
+        die(1, "%s N=%zu, %s: %s %" PRIu64 ", expected %" PRIu64, b->workload, b->items, phase,
+            what, got, want);
+}
+
+static void fail_status(const struct block *b, const char *phase, uint64_t i, int rc)
+{
+    die(1, "%s N=%zu, %s of key %" PRIu64 ": %s", b->workload, b->items, phase, i,
+        rc < 0 ? hm_strerror(rc) : "the key was already there");
+}
+
+struct table_shape {
+    size_t bytes, buckets;
+};
+
+/* The table's size from the last resize record: hm_get_stats would walk the
+ * table between two timed phases and warm the cache for the second. */
+static struct table_shape shape_of(const hm_t *m, const struct bench_ctx *ctx)
+{
+    if (ctx->nrecs) {
+        const struct resize_rec *r = &ctx->recs[ctx->nrecs - 1];
+        return (struct table_shape){r->new_bytes, r->new_buckets};
+    }
+    hm_stats st; /* a first table that never grew: small */
+    hm_get_stats(m, &st);
+    return (struct table_shape){st.bytes, st.buckets};
+}
+
+static void run_fixed(struct block *b, const struct fixed_kind *k, unsigned r, const struct options *o,
+                      struct table_shape shapes[NFIXED])
+{
+    struct bench_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        die(1, "out of memory");
+    const size_t n = b->items;
+    unsigned char key[16], val[32], keys[BATCH * 16];
+    void *vals[BATCH];
+    uint64_t t, sum, cnt;
+
+    run_peak_start();
+    ctx_start(ctx, o);
+    hm_t *m = new_fixed_map(k, ctx, o);
+
+    ctx->phase = "insert";
+    t = now_ns();
+    for (size_t i = 0; i < n; i++) {
+        make_key(k, i, key);
+        make_value(k, i, val);
+        ctx->item = i + 1;
+        int rc = hm_insert(m, key, val);
+        if (rc != HM_OK)
+            fail_status(b, "insert", i, rc);
+    }
+    record(&b->lib[P_INSERT], r, now_ns() - t, n, run_peak_now());
+    shapes[P_INSERT] = shape_of(m, ctx);
+    check(hm_len(m) == n, b, "insert", "hm_len", hm_len(m), n);
+
+    /* Lookups of present keys sum the values found, checked against the sum of
+     * the indexes, so no lookup can be skipped or answer wrongly unseen. */
+    uint64_t want_hits = 0;
+    for (size_t j = 0; j < n; j++)
+        want_hits += mix(j ^ 0x55) % n;
+
+    ctx->phase = "get_hit";
+    sum = 0;
+    cnt = 0;
+    t = now_ns();
+    for (size_t j = 0; j < n; j++) {
+        make_key(k, mix(j ^ 0x55) % n, key);
+        const unsigned char *v = hm_get(m, key);
+        if (v) {
+            sum += get_le64(v);
+            cnt++;
+        }
+    }
+    record(&b->lib[P_GET_HIT], r, now_ns() - t, n, run_peak_now());
+    shapes[P_GET_HIT] = shape_of(m, ctx);
+    check(cnt == n, b, "get_hit", "found", cnt, n);
+    check(sum == want_hits, b, "get_hit", "value sum", sum, want_hits);
+
+    ctx->phase = "get_many";
+    sum = 0;
+    cnt = 0;
+    t = now_ns();
+    for (size_t j = 0; j < n; j += BATCH) {
+        size_t batch = n - j < BATCH ? n - j : BATCH;
+        for (size_t q = 0; q < batch; q++)
+            make_key(k, mix((j + q) ^ 0x55) % n, keys + q * k->key_size);
+        cnt += hm_get_many(m, keys, batch, vals);
+        for (size_t q = 0; q < batch; q++)
+            if (vals[q])
+                sum += get_le64(vals[q]);
+    }
+    record(&b->lib[P_GET_MANY], r, now_ns() - t, n, run_peak_now());
+    shapes[P_GET_MANY] = shape_of(m, ctx);
+    check(cnt == n, b, "get_many", "found", cnt, n);
+    check(sum == want_hits, b, "get_many", "value sum", sum, want_hits);
+
+    ctx->phase = "get_miss";
+    cnt = 0;
+    t = now_ns();
+    for (size_t i = n; i < 2 * n; i++) {
+        make_key(k, i, key);
+        if (hm_get(m, key))
+            cnt++;
+    }
+    record(&b->lib[P_GET_MISS], r, now_ns() - t, n, run_peak_now());
+    shapes[P_GET_MISS] = shape_of(m, ctx);
+    check(cnt == 0, b, "get_miss", "found", cnt, 0);
+
+    const size_t half = (n + 1) / 2;
+    ctx->phase = "remove";
+    cnt = 0;
+    t = now_ns();
+    for (size_t i = 0; i < n; i += 2) {
+        make_key(k, i, key);
+        cnt += hm_remove(m, key, NULL, NULL) == 1;
+    }
+    record(&b->lib[P_REMOVE], r, now_ns() - t, half, run_peak_now());
+    shapes[P_REMOVE] = shape_of(m, ctx);
+    check(cnt == half, b, "remove", "removed", cnt, half);
+    check(hm_len(m) == n - half, b, "remove", "hm_len", hm_len(m), n - half);
+
+    ctx->phase = "reinsert";
+    t = now_ns();
+    for (size_t i = 0, done = 0; i < n; i += 2, done++) {
+        make_key(k, i, key);
+        make_value(k, i, val);
+        ctx->item = n - half + done + 1;
+        int rc = hm_insert(m, key, val);
+        if (rc != HM_OK)
+            fail_status(b, "reinsert", i, rc);
+    }
+    record(&b->lib[P_REINSERT], r, now_ns() - t, half, run_peak_now());
+    shapes[P_REINSERT] = shape_of(m, ctx);
+    check(hm_len(m) == n, b, "reinsert", "hm_len", hm_len(m), n);
+
+    ctx->phase = "iterate";
+    sum = 0;
+    cnt = 0;
+    size_t cursor = 0;
+    void *v;
+    t = now_ns();
+    while (hm_iter_next(m, &cursor, NULL, &v)) {
+        sum += get_le64(v);
+        cnt++;
+    }
+    record(&b->lib[P_ITERATE], r, now_ns() - t, n, run_peak_now());
+    shapes[P_ITERATE] = shape_of(m, ctx);
+    uint64_t want_sum = (uint64_t)n * (uint64_t)(n - 1) / 2;
+    check(cnt == n, b, "iterate", "entries", cnt, n);
+    check(sum == want_sum, b, "iterate", "value sum", sum, want_sum);
+
+    hm_free(m);
+    collect_resizes(b, ctx, r);
+    free(ctx);
+}
+
+/* Which key the j-th operation of a phase uses. */
+static inline uint64_t key_index(int phase, size_t j, size_t n)
+{
+    switch (phase) {
+    case P_GET_HIT:
+    case P_GET_MANY:
+        return mix(j ^ 0x55) % n;
+    case P_GET_MISS:
+        return n + j;
+    case P_REMOVE:
+    case P_REINSERT:
+        return 2 * j;
+    default:
+        return j;
+    }
+}
+
+/* The floor hashes a batch of keys and only then reads their lines, so that
+ * the reads overlap as well as the machine allows: a table that prefetches
+ * can come close to this, none can beat it. */
+static void floor_fixed(struct block *b, const struct fixed_kind *k, unsigned r,
+                        const struct table_shape shapes[NFIXED])
+{
+    const size_t n = b->items, ks = k->key_size;
+    uint8_t seed[16];
+    unsigned char key[16];
+    uint64_t hashes[BATCH];
+    size_t most = 0;
+    for (int p = 0; p < NFIXED; p++)
+        if (shapes[p].bytes > most)
+            most = shapes[p].bytes;
+
+    run_peak_start();
+    if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+        memset(seed, 0x5a, sizeof seed); /* any key does for timing */
+    unsigned char *mem = floor_alloc(most);
+    struct probe_buf pb;
+    uint64_t acc = 0;
+
+    for (int p = 0; p < NFIXED; p++) {
+        probe_buf_init(&pb, mem, shapes[p].bytes, shapes[p].buckets);
+        size_t ops = p == P_REMOVE || p == P_REINSERT ? (n + 1) / 2 : n;
+        uint64_t t = now_ns();
+        if (p == P_ITERATE) {
+            acc += scan(&pb);
+        } else {
+            for (size_t j = 0; j < ops; j += BATCH) {
+                size_t batch = ops - j < BATCH ? ops - j : BATCH;
+                for (size_t q = 0; q < batch; q++) {
+                    make_key(k, key_index(p, j + q, n), key);
+                    hashes[q] = hm_siphash13(key, ks, seed);
+                }
+                for (size_t q = 0; q < batch; q++)
+                    acc += probe(&pb, hashes[q]);
+            }
+        }
+        record(&b->flr[p], r, now_ns() - t, ops, run_peak_now());
+    }
+    g_sink += acc;
+    free(mem);
+}
+
+static void fixed_run(struct block *b, unsigned r, const struct options *o, const void *arg)
+{
+    struct table_shape shapes[NFIXED];
+    run_fixed(b, arg, r, o, shapes);
+    if (o->floor)
+        floor_fixed(b, arg, r, shapes);
+}
+
+static void workload_fixed(const char *name, const struct fixed_kind *k, size_t n,
+                           const struct options *o)
+{
+    struct block *b = new_block(name, n, fixed_phases, NFIXED, o);
+    for (unsigned r = 0; r < o->repeat; r++)
+        run_forked(b, r, o, fixed_run, k);
+    print_block(b, o);
+}
+
+/* ---- seed: String -> String ---------------------------------------------- */
+
+/* Rust's String: the map stores these 24 bytes and owns what ptr points to. */
+struct str {
+    char *ptr;
+    size_t len, cap;
+};
+
+enum { S_INSERT, S_FREE, NSEED };
+static const char *const seed_phases[NSEED] = {"insert", "free"};
+
+/* "key_" and i in decimal; returns the length (at most 24). */
+static size_t format_key(char *out, uint64_t i)
+{
+    char digits[20];
+    size_t nd = 0;
+    do {
+        digits[nd++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    memcpy(out, "key_", 4);
+    for (size_t d = 0; d < nd; d++)
+        out[4 + d] = digits[nd - 1 - d];
+    return 4 + nd;
+}
+
+/* What Rust's `impl Hash for str` feeds the hasher: the bytes, then 0xff. */
+static uint64_t str_sip(const uint8_t seed[16], const char *p, size_t len)
+{
+    static const unsigned char ff = 0xff;
+    hm_sip s;
+    hm_sip_init(&s, seed, 1, 3);
+    hm_sip_write(&s, p, len);
+    hm_sip_write(&s, &ff, 1);
+    return hm_sip_finish(&s);
+}
+
+/* The key pointers may be the caller's: copy rather than assume alignment. */
+static uint64_t str_hash(const void *key, const hm_t *map, void *udata)
+{
+    (void)map;
+    const struct bench_ctx *ctx = udata;
+    struct str s;
+    memcpy(&s, key, sizeof s);
+    return str_sip(ctx->seed, s.ptr, s.len);
+}
+
+static bool str_equal(const void *a, const void *b, void *udata)
+{
+    (void)udata;
+    struct str x, y;
+    memcpy(&x, a, sizeof x);
+    memcpy(&y, b, sizeof y);
+    return x.len == y.len && memcmp(x.ptr, y.ptr, x.len) == 0;
+}
+
+static void str_drop(void *item, void *udata)
+{
+    (void)udata;
+    struct str s;
+    memcpy(&s, item, sizeof s);
+    free(s.ptr);
+}
+
+static struct str str_from(const char *bytes, size_t len)
+{
+    struct str s = {malloc(len), len, len};
+    if (!s.ptr)
+        die(1, "out of memory for a string");
+    memcpy(s.ptr, bytes, len);
+    return s;
+}
+
+static void run_seed(struct block *b, unsigned r, const struct options *o, struct table_shape *shape)
+{
+    struct bench_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        die(1, "out of memory");
+    const size_t n = b->items;
+    char x100[100], kbuf[24];
+    memset(x100, 'x', sizeof x100);
+
+    run_peak_start();
+    ctx_start(ctx, o);
+    double ml = o->max_load ? o->max_load : LIB_DEFAULT_MAX_LOAD;
+    hm_config c = {
+        .key_size = sizeof(struct str),
+        .value_size = sizeof(struct str),
+        /* The seed's map starts with 16 buckets: room for floor(16 * max_load). */
+        .capacity = (size_t)(16 * ml),
+        .max_load = o->max_load,
+        .hash = str_hash,
+        .equal = str_equal,
+        .key_drop = str_drop,
+        .value_drop = str_drop,
+        .udata = ctx,
+        .seed = ctx->seed,
+        .on_resize = on_resize,
+    };
+    hm_t *m = hm_new(&c);
+    if (!m)
+        die(1, "hm_new: %s", strerror(errno));
+    if (hm_buckets(m) != 16)
+        die(1, "seed: capacity %zu at max_load %g gave %zu buckets, not 16", c.capacity, ml,
+            hm_buckets(m));
+
+    ctx->phase = "insert";
+    if (o->marks)
+        strace_mark();
+    uint64_t t = now_ns();
+    for (size_t i = 0; i < n; i++) {
+        struct str key = str_from(kbuf, format_key(kbuf, i));
+        struct str value = str_from(x100, sizeof x100);
+        ctx->item = i + 1;
+        int rc = hm_insert(m, &key, &value);
+        if (rc != HM_OK)
+            fail_status(b, "insert", i, rc);
+    }
+    uint64_t dt = now_ns() - t;
+    if (o->marks)
+        strace_mark();
+    record(&b->lib[S_INSERT], r, dt, n, run_peak_now());
+    check(hm_len(m) == n, b, "insert", "hm_len", hm_len(m), n);
+    *shape = shape_of(m, ctx);
+
+    /* Spot checks, outside the clock: the first and last keys map to their values. */
+    size_t probes[2] = {0, n - 1};
+    for (int q = 0; q < 2; q++) {
+        struct str key = {kbuf, format_key(kbuf, probes[q]), 0};
+        const struct str *v = hm_get(m, &key);
+        if (!v || v->len != 100 || memcmp(v->ptr, x100, 100) != 0)
+            die(1, "seed N=%zu: key_%zu is missing or has a wrong value", n, probes[q]);
+    }
+
+    ctx->phase = "free";
+    t = now_ns();
+    hm_free(m);
+    record(&b->lib[S_FREE], r, now_ns() - t, n, run_peak_now());
+    collect_resizes(b, ctx, r);
+    free(ctx);
+}
+
+static void floor_seed(struct block *b, unsigned r, struct table_shape shape)
+{
+    const size_t n = b->items;
+    uint8_t seed[16];
+    char kbuf[24];
+    run_peak_start();
+    if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+        memset(seed, 0x5a, sizeof seed);
+    unsigned char *mem = floor_alloc(shape.bytes);
+    struct probe_buf pb;
+    probe_buf_init(&pb, mem, shape.bytes, shape.buckets);
+    uint64_t acc = 0;
+
+    uint64_t hashes[BATCH];
+    uint64_t t = now_ns();
+    for (size_t i = 0; i < n; i += BATCH) {
+        size_t batch = n - i < BATCH ? n - i : BATCH;
+        for (size_t q = 0; q < batch; q++)
+            hashes[q] = str_sip(seed, kbuf, format_key(kbuf, i + q));
+        for (size_t q = 0; q < batch; q++)
+            acc += probe(&pb, hashes[q]);
+    }
+    record(&b->flr[S_INSERT], r, now_ns() - t, n, run_peak_now());
+
+    t = now_ns();
+    acc += scan(&pb);
+    record(&b->flr[S_FREE], r, now_ns() - t, n, run_peak_now());
+    g_sink += acc;
+    free(mem);
+}
+
+static void seed_run(struct block *b, unsigned r, const struct options *o, const void *arg)
+{
+    (void)arg;
+    struct table_shape shape;
+    run_seed(b, r, o, &shape);
+    if (o->floor)
+        floor_seed(b, r, shape);
+}
+
+static void workload_seed(size_t n, const struct options *o)
+{
+    struct block *b = new_block("seed", n, seed_phases, NSEED, o);
+    for (unsigned r = 0; r < o->repeat; r++)
+        run_forked(b, r, o, seed_run, NULL);
+    print_block(b, o);
+}
+
+/* ---- summary ------------------------------------------------------------- */
+
+static void print_summary(const struct options *o)
+{
+    fprintf(stderr, "\nSummary: median of %u run%s; ns per operation; floor = SipHash-1-3 of the "
+                    "same keys + one random cache-line read in a table-sized buffer\n",
+            o->repeat, o->repeat == 1 ? "" : "s");
+    fprintf(stderr, "%-8s %10s  %-9s %12s %10s %8s %12s\n", "workload", "items", "phase",
+            "libhashmap", "floor", "x floor", "peak RSS MiB");
+    for (size_t i = 0; i < g_nblocks; i++) {
+        const struct block *b = g_blocks[i];
+        for (size_t p = 0; p < b->nphases; p++) {
+            double lib = median(b->lib[p].ns, b->runs);
+            fprintf(stderr, "%-8s %10zu  %-9s %12.1f", b->workload, b->items, b->phases[p], lib);
+            if (b->floor) {
+                double fl = median(b->flr[p].ns, b->runs);
+                fprintf(stderr, " %10.1f %8.2f", fl, fl > 0 ? lib / fl : 0.0);
+            } else {
+                fprintf(stderr, " %10s %8s", "-", "-");
+            }
+            fprintf(stderr, " %12.1f\n", mib(b->lib[p].peak));
+        }
+    }
+    for (size_t i = 0; i < g_nblocks; i++) {
+        const struct block *b = g_blocks[i];
+        if (strcmp(b->workload, "seed"))
+            continue;
+        double ins = median(b->lib[S_INSERT].ns, b->runs), fr = median(b->lib[S_FREE].ns, b->runs);
+        double rtotal = 0;
+        for (size_t k = 0; k < b->nresizes; k++)
+            rtotal += median(b->resize_ns[k], b->runs);
+        fprintf(stderr,
+                "\nseed, %zu items: inserts %.3f s (%.1f ns/insert), free %.3f s (%.1f ns/entry),\n"
+                "  %zu resizes taking %.3f s in all, final table %zu buckets, peak RSS %.1f MiB\n",
+                b->items, ins * (double)b->items / 1e9, ins, fr * (double)b->items / 1e9, fr,
+                b->nresizes, rtotal / 1e9,
+                b->nresizes ? b->resizes[b->nresizes - 1].new_buckets : (size_t)16,
+                mib(b->lib[S_INSERT].peak));
+    }
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    parse_args(argc, argv, &o);
+    g_hwm_reset_ok = hwm_reset();
+
+    if (o.text) {
+        const char *build = HM_BENCH_BUILD_TYPE[0] ? HM_BENCH_BUILD_TYPE : "unnamed";
+        fprintf(stderr, "hm_bench: libhashmap, %s build, max_load %g, %u run%s per workload, %s\n",
+                build, o.max_load ? o.max_load : LIB_DEFAULT_MAX_LOAD, o.repeat,
+                o.repeat == 1 ? "" : "s",
+                g_hwm_reset_ok ? "peak RSS per run and per resize"
+                               : "peak RSS of the process (VmHWM cannot be reset here)");
+    }
+
+    bool all = o.workload == W_ALL;
+    if (all || o.workload == W_SEED)
+        workload_seed(o.items ? o.items : 10000000, &o);
+    if (all || o.workload == W_FLAT)
+        workload_fixed("flat", &FLAT, o.items ? o.items : 1000000, &o);
+    if (all || o.workload == W_U64)
+        workload_fixed("u64", &U64, o.items ? o.items : 1000000, &o);
+    if (all || o.workload == W_SWEEP) {
+        size_t cap = o.items ? o.items : 10000000, ran = 0;
+        for (size_t n = 1000; n <= 10000000 && n <= cap; n *= 10, ran++)
+            workload_fixed("sweep", &FLAT, n, &o);
+        if (!ran)
+            workload_fixed("sweep", &FLAT, cap, &o);
+    }
+
+    if (o.text)
+        print_summary(&o);
+    return 0;
+}
