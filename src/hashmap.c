@@ -16,7 +16,7 @@
  * nothing) followed by a rehash in place: the old slots stay where they are and
  * only the small control array moves to the end of the grown block.
  */
-#define _DEFAULT_SOURCE /* madvise, getrandom */
+#define _GNU_SOURCE /* madvise, mremap, getrandom */
 
 #include "hashmap.h"
 
@@ -48,6 +48,12 @@ enum { CTRL_EMPTY = 0xFF, CTRL_DELETED = 0x80 };
 
 #define DEFAULT_MAX_LOAD 0.875
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
+
+#if defined(__linux__) && defined(MREMAP_MAYMOVE)
+#define HM_MAP_TABLES 1
+#else
+#define HM_MAP_TABLES 0
+#endif
 
 /* One control byte per group member; a bitmask has a set bit (SSE2) or a set
  * top bit of a byte (portable) for each member that matches. */
@@ -170,6 +176,7 @@ static const uint8_t empty_group[GROUP_WIDTH] = {
 struct hm {
     uint8_t *ctrl;        /* buckets + GROUP_WIDTH control bytes */
     unsigned char *slots; /* the table block; NULL when there is none */
+    uint32_t *hashes;     /* with keep_hashes: each slot's packed hash bits */
     size_t mask;          /* buckets - 1; 0 when there is no table */
     size_t buckets;
     size_t len;
@@ -188,6 +195,7 @@ struct hm {
     void (*on_resize)(const hm_resize_info *info, void *udata);
     hm_allocator alloc;
     bool default_alloc;
+    bool keep_hashes; /* a custom hash may chase pointers: keep its bits */
     unsigned char scratch[]; /* one slot, for swaps during a rehash in place */
 };
 
@@ -256,12 +264,19 @@ static size_t cap_for_buckets(size_t buckets, double max_load)
     return c >= (double)buckets ? buckets - 1 : (size_t)c;
 }
 
-/* Bytes of a table of `buckets` slots, control bytes included. */
+/* Bytes of a table of `buckets` slots, control bytes included:
+ * [slots][hash bits, with keep_hashes][control bytes, mirror]. */
 static bool table_bytes(const hm_t *m, size_t buckets, size_t *out)
 {
-    size_t slots;
-    return mul_ok(buckets, m->slot_size, &slots) && add_ok(slots, buckets, out) &&
-           add_ok(*out, GROUP_WIDTH, out) && *out <= PTRDIFF_MAX;
+    size_t slots, per_slot = 1 + (m->keep_hashes ? sizeof(uint32_t) : 0), meta;
+    return mul_ok(buckets, m->slot_size, &slots) && mul_ok(buckets, per_slot, &meta) &&
+           add_ok(slots, meta, out) && add_ok(*out, GROUP_WIDTH, out) && *out <= PTRDIFF_MAX;
+}
+
+/* Where the control bytes start; only for a size table_bytes() accepted. */
+static size_t ctrl_offset(const hm_t *m, size_t buckets)
+{
+    return buckets * (m->slot_size + (m->keep_hashes ? sizeof(uint32_t) : 0));
 }
 
 /* The smallest bucket count whose capacity is at least `want`. */
@@ -290,6 +305,23 @@ static inline void *value_of(const hm_t *m, unsigned char *slot)
 }
 
 static inline uint8_t h2_of(uint64_t hash) { return (uint8_t)(hash >> 57); }
+
+/* A map with a custom hash keeps 32 bits of each slot's hash: the low 25, which
+ * place it in any table of up to 2^25 buckets, and the 7 of its control byte.
+ * Growth then never calls the hash function again, which for keys behind
+ * pointers (strings) would be a cache miss per entry. */
+enum { PACKED_POS_BITS = 25 };
+#define PACKED_POS_MASK ((UINT32_C(1) << PACKED_POS_BITS) - 1)
+
+static inline uint32_t hash_pack(uint64_t hash)
+{
+    return ((uint32_t)hash & PACKED_POS_MASK) | ((uint32_t)h2_of(hash) << PACKED_POS_BITS);
+}
+
+static inline uint64_t hash_unpack(uint32_t packed)
+{
+    return (uint64_t)(packed & PACKED_POS_MASK) | ((uint64_t)(packed >> PACKED_POS_BITS) << 57);
+}
 
 /* Writes a control byte and its mirror (the same byte when i >= GROUP_WIDTH). */
 static inline void set_ctrl(uint8_t *ctrl, size_t mask, size_t i, uint8_t v)
@@ -324,12 +356,27 @@ static inline bool key_equal(const hm_t *m, const void *a, const void *b)
 
 #define NOT_FOUND SIZE_MAX
 
+/* The hash of the entry in slot i, good for placing it in a table with this
+ * mask: from the kept bits when they suffice. */
+static inline uint64_t slot_hash(const hm_t *m, size_t i, size_t mask)
+{
+    if (m->hashes && mask <= PACKED_POS_MASK)
+        return hash_unpack(m->hashes[i]);
+    return hash_key(m, slot_at(m, i));
+}
+
 /* Triangular probing over groups: offsets W, 3W, 6W, ... visit every group of
  * a power-of-two table once before repeating. */
 static inline size_t find(const hm_t *m, const void *key, uint64_t hash)
 {
     size_t mask = m->mask, pos = hash & mask, stride = 0;
     uint8_t h2 = h2_of(hash);
+#if defined(__GNUC__)
+    /* Most keys sit at or just after their home slot: fetching it now overlaps
+     * the slot's cache miss with the control bytes' instead of following it. */
+    if (m->slots)
+        __builtin_prefetch(slot_at(m, pos));
+#endif
     for (;;) {
         group g = group_load(m->ctrl + pos);
         for (bitmask b = group_match(g, h2); b; b = bitmask_next(b)) {
@@ -359,29 +406,76 @@ static inline size_t find_insert_slot(const uint8_t *ctrl, size_t mask, uint64_t
 
 /* ---- memory ------------------------------------------------------------- */
 
-/* Large tables ask for transparent huge pages: on this machine class a fault on
- * fresh anonymous memory costs far more per 4 KiB page than per 2 MiB one, and
- * THP is given only to madvise()d memory. Only for the default allocator: a
- * user's allocator decides about its own memory. */
-static void advise_huge(const hm_t *m, void *base, size_t bytes)
+/* With the default allocator, a table of 2 MiB or more is a mapping of its own,
+ * a whole number of huge pages long and madvised for transparent huge pages:
+ * on this machine class a fault on fresh anonymous memory costs far more per
+ * 4 KiB page than per 2 MiB one, and THP is given only to madvised memory. A
+ * length in whole huge pages also lets the kernel put the mapping, and each
+ * mremap of it, on a 2 MiB boundary, so growth moves huge pages without
+ * splitting them. A user's allocator decides about its own memory. */
+static bool is_mapped(const hm_t *m, size_t bytes)
 {
+    return HM_MAP_TABLES && m->default_alloc && bytes >= HUGE_PAGE_BYTES;
+}
+
+#if HM_MAP_TABLES
+static size_t mapped_length(size_t bytes)
+{
+    return (bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
+}
+
+static void *map_table(size_t bytes)
+{
+    void *p = mmap(NULL, mapped_length(bytes), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
 #ifdef MADV_HUGEPAGE
-    if (!m->default_alloc || bytes < HUGE_PAGE_BYTES)
-        return;
-    /* Round outwards: a large malloc block is a mapping of its own, from the
-     * page holding its header to the page holding its end. Advising just the
-     * pages inside the block would split the mapping in two, and glibc's
-     * realloc could then no longer grow it with mremap (EFAULT) and would
-     * copy instead. */
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t start = (uintptr_t)base & ~(page - 1);
-    uintptr_t end = ((uintptr_t)base + bytes + page - 1) & ~(page - 1);
-    (void)madvise((void *)start, end - start, MADV_HUGEPAGE); /* advice only */
-#else
-    (void)m;
-    (void)base;
-    (void)bytes;
+    (void)madvise(p, mapped_length(bytes), MADV_HUGEPAGE); /* advice only */
 #endif
+    return p;
+}
+#endif
+
+static void *table_alloc(const hm_t *m, size_t bytes)
+{
+#if HM_MAP_TABLES
+    if (is_mapped(m, bytes))
+        return map_table(bytes);
+#endif
+    return m->alloc.alloc(bytes, m->alloc.ctx);
+}
+
+static void table_free(const hm_t *m, void *p, size_t bytes)
+{
+#if HM_MAP_TABLES
+    if (is_mapped(m, bytes)) {
+        munmap(p, mapped_length(bytes));
+        return;
+    }
+#endif
+    m->alloc.free(p, bytes, m->alloc.ctx);
+}
+
+/* Grows a table block, keeping its first old_bytes; NULL leaves it as it was.
+ * A mapping grows with mremap, which moves pages and copies nothing. */
+static void *table_grow(const hm_t *m, void *p, size_t old_bytes, size_t new_bytes)
+{
+#if HM_MAP_TABLES
+    if (is_mapped(m, new_bytes)) {
+        if (is_mapped(m, old_bytes)) {
+            void *q = mremap(p, mapped_length(old_bytes), mapped_length(new_bytes), MREMAP_MAYMOVE);
+            return q == MAP_FAILED ? NULL : q;
+        }
+        void *q = map_table(new_bytes);
+        if (q) {
+            memcpy(q, p, old_bytes);
+            m->alloc.free(p, old_bytes, m->alloc.ctx);
+        }
+        return q;
+    }
+#endif
+    return m->alloc.realloc(p, old_bytes, new_bytes, m->alloc.ctx);
 }
 
 static uint64_t now_ns(void)
@@ -415,7 +509,8 @@ static void set_table(hm_t *m, unsigned char *base, size_t buckets)
     m->slots = base;
     m->buckets = buckets;
     m->mask = buckets ? buckets - 1 : 0;
-    m->ctrl = base ? base + buckets * m->slot_size : (uint8_t *)empty_group;
+    m->ctrl = base ? base + ctrl_offset(m, buckets) : (uint8_t *)empty_group;
+    m->hashes = base && m->keep_hashes ? (uint32_t *)(base + buckets * m->slot_size) : NULL;
     m->cap = cap_for_buckets(buckets, m->max_load);
     m->growth_left = m->cap - m->len;
     m->tombstones = 0;
@@ -426,7 +521,7 @@ static void release_table(hm_t *m)
     if (m->slots) {
         size_t bytes = 0;
         table_bytes(m, m->buckets, &bytes);
-        m->alloc.free(m->slots, bytes, m->alloc.ctx);
+        table_free(m, m->slots, bytes);
     }
 }
 
@@ -455,7 +550,7 @@ static void rehash_pending(hm_t *m, size_t limit)
             continue;
         unsigned char *cur = slot_at(m, i);
         for (;;) {
-            uint64_t hash = hash_key(m, cur);
+            uint64_t hash = slot_hash(m, i, mask);
             size_t dst = find_insert_slot(ctrl, mask, hash);
             if (probe_group(mask, hash, i) == probe_group(mask, hash, dst)) {
                 set_ctrl(ctrl, mask, i, h2_of(hash));
@@ -467,11 +562,18 @@ static void rehash_pending(hm_t *m, size_t limit)
             if (prev == CTRL_EMPTY) {
                 set_ctrl(ctrl, mask, i, CTRL_EMPTY);
                 memcpy(to, cur, m->slot_size);
+                if (m->hashes)
+                    m->hashes[dst] = m->hashes[i];
                 break;
             }
             memcpy(m->scratch, to, m->slot_size);
             memcpy(to, cur, m->slot_size);
             memcpy(cur, m->scratch, m->slot_size);
+            if (m->hashes) {
+                uint32_t other = m->hashes[dst];
+                m->hashes[dst] = m->hashes[i];
+                m->hashes[i] = other;
+            }
         }
     }
     m->growth_left = m->cap - m->len;
@@ -506,14 +608,17 @@ static int grow_in_place(hm_t *m, size_t new_buckets)
     if (!table_bytes(m, old_buckets, &old_bytes) || !table_bytes(m, new_buckets, &new_bytes))
         return HM_ERANGE;
     uint64_t start = m->on_resize ? now_ns() : 0;
-    unsigned char *base = m->alloc.realloc(m->slots, old_bytes, new_bytes, m->alloc.ctx);
+    unsigned char *base = table_grow(m, m->slots, old_bytes, new_bytes);
     if (!base)
         return HM_ENOMEM;
-    advise_huge(m, base, new_bytes);
 
-    uint8_t *old_ctrl = base + old_buckets * m->slot_size;
-    uint8_t *ctrl = base + new_buckets * m->slot_size;
-    memmove(ctrl, old_ctrl, old_buckets);
+    /* The control bytes move first: their new place lies past everything old,
+     * while the hash bits' new place may overlap the old control bytes. */
+    uint8_t *ctrl = base + ctrl_offset(m, new_buckets);
+    memmove(ctrl, base + ctrl_offset(m, old_buckets), old_buckets);
+    if (m->keep_hashes)
+        memmove(base + new_buckets * m->slot_size, base + old_buckets * m->slot_size,
+                old_buckets * sizeof(uint32_t));
     mark_pending(ctrl, old_buckets);
     memset(ctrl + old_buckets, CTRL_EMPTY, new_buckets - old_buckets + GROUP_WIDTH);
     fix_mirror(ctrl, new_buckets);
@@ -534,20 +639,22 @@ static int move_to_new(hm_t *m, size_t new_buckets)
     if (new_buckets) {
         if (!table_bytes(m, new_buckets, &new_bytes))
             return HM_ERANGE;
-        base = m->alloc.alloc(new_bytes, m->alloc.ctx);
+        base = table_alloc(m, new_bytes);
         if (!base)
             return HM_ENOMEM;
-        advise_huge(m, base, new_bytes);
-        uint8_t *ctrl = base + new_buckets * m->slot_size;
+        size_t new_mask = new_buckets - 1;
+        uint8_t *ctrl = base + ctrl_offset(m, new_buckets);
+        uint32_t *hashes = (uint32_t *)(base + new_buckets * m->slot_size);
         memset(ctrl, CTRL_EMPTY, new_buckets + GROUP_WIDTH);
-        for (size_t i = 0; i < old_buckets && m->len; i++) {
+        for (size_t i = 0; i < old_buckets; i++) {
             if (m->ctrl[i] & 0x80)
                 continue;
-            unsigned char *from = slot_at(m, i);
-            uint64_t hash = hash_key(m, from);
-            size_t dst = find_insert_slot(ctrl, new_buckets - 1, hash);
-            set_ctrl(ctrl, new_buckets - 1, dst, h2_of(hash));
-            memcpy(base + dst * m->slot_size, from, m->slot_size);
+            uint64_t hash = slot_hash(m, i, new_mask);
+            size_t dst = find_insert_slot(ctrl, new_mask, hash);
+            set_ctrl(ctrl, new_mask, dst, h2_of(hash));
+            memcpy(base + dst * m->slot_size, slot_at(m, i), m->slot_size);
+            if (m->keep_hashes)
+                hashes[dst] = hash_pack(hash);
         }
     }
     release_table(m);
@@ -644,7 +751,7 @@ hm_t *hm_new(const hm_config *c)
     /* Every size is checked before anything is allocated: a configuration
      * whose smallest table, or the table for config.capacity, cannot be sized
      * is EINVAL, never ENOMEM. */
-    struct hm layout = {.slot_size = slot_size, .max_load = max_load};
+    struct hm layout = {.slot_size = slot_size, .max_load = max_load, .keep_hashes = c->hash != NULL};
     size_t buckets = 0, bytes;
     if (!table_bytes(&layout, GROUP_WIDTH, &bytes) ||
         (c->capacity && buckets_for(&layout, c->capacity, &buckets) < 0))
@@ -667,6 +774,7 @@ hm_t *hm_new(const hm_config *c)
         .udata = c->udata,
         .alloc = alloc,
         .default_alloc = a == NULL,
+        .keep_hashes = layout.keep_hashes,
     };
     if (c->seed)
         memcpy(m->seed, c->seed, 16);
@@ -719,6 +827,8 @@ static inline unsigned char *occupy(hm_t *m, size_t i, uint64_t hash, const void
     m->growth_left -= prev == CTRL_EMPTY;
     m->tombstones -= prev == CTRL_DELETED;
     set_ctrl(m->ctrl, m->mask, i, h2_of(hash));
+    if (m->hashes)
+        m->hashes[i] = hash_pack(hash);
     m->len++;
     unsigned char *slot = slot_at(m, i);
     memcpy(slot, key, m->key_size);
