@@ -97,7 +97,9 @@ typedef struct hm_config {
     size_t value_size; /**< bytes per value; 0 makes a set */
     size_t capacity;   /**< entries to hold before the first growth; 0: none yet */
     double max_load;   /**< 0: the default (0.875); else in (0, 1) */
-    hm_hash_fn hash;   /**< NULL: SipHash-1-3 over the key bytes under the map's key */
+    hm_hash_fn hash;   /**< NULL: SipHash-1-3 over the key bytes under the map's key;
+                            a custom hash makes the map keep 4 bytes of hash bits per
+                            slot, so that growth never calls it again */
     hm_equal_fn equal; /**< NULL: memcmp over the key bytes */
     hm_drop_fn key_drop;   /**< optional: called on each key the map lets go of */
     hm_drop_fn value_drop; /**< optional: as key_drop, for values; never for a set */
