@@ -185,6 +185,7 @@ struct hm {
     size_t tombstones;
     size_t resizes;
     size_t key_size, value_size, value_offset, slot_size;
+    size_t key_kind; /* see key_kind_of() */
     double max_load;
     uint64_t k0, k1; /* the SipHash key */
     uint8_t seed[16];
@@ -330,44 +331,49 @@ static inline void set_ctrl(uint8_t *ctrl, size_t mask, size_t i, uint8_t v)
     ctrl[((i - GROUP_WIDTH) & mask) + GROUP_WIDTH] = v;
 }
 
-static inline uint64_t hash_key(const hm_t *m, const void *key)
+#if defined(__GNUC__)
+#define HM_INLINE static inline __attribute__((always_inline))
+#else
+#define HM_INLINE static inline
+#endif
+
+/*
+ * The key kind: a map with the default hash and equality and a key of 4, 8 or
+ * 16 bytes has kind = its key size, and every other map kind 0 (generic). The
+ * functions below take the kind as a constant and are instantiated once per
+ * kind, so that the common maps hash and compare with sizes the compiler can
+ * see (SipHash unrolled, memcmp as one or two compares) and make no indirect
+ * call.
+ */
+static size_t key_kind_of(const hm_config *c)
 {
+    bool plain = !c->hash && !c->equal;
+    return plain && (c->key_size == 4 || c->key_size == 8 || c->key_size == 16) ? c->key_size : 0;
+}
+
+HM_INLINE uint64_t hash_key_k(const hm_t *m, const void *key, size_t kind)
+{
+    if (kind)
+        return hm__siphash13(key, kind, m->k0, m->k1);
     if (m->hash)
         return m->hash(key, m, m->udata);
     return hm__siphash13(key, m->key_size, m->k0, m->k1);
 }
 
-/* Sizes the compiler can see turn memcmp into one or two loads and compares. */
-static inline bool key_equal(const hm_t *m, const void *a, const void *b)
+HM_INLINE bool key_equal_k(const hm_t *m, const void *a, const void *b, size_t kind)
 {
+    if (kind)
+        return memcmp(a, b, kind) == 0;
     if (m->equal)
         return m->equal(a, b, m->udata);
-    switch (m->key_size) {
-    case 4:
-        return memcmp(a, b, 4) == 0;
-    case 8:
-        return memcmp(a, b, 8) == 0;
-    case 16:
-        return memcmp(a, b, 16) == 0;
-    default:
-        return memcmp(a, b, m->key_size) == 0;
-    }
+    return memcmp(a, b, m->key_size) == 0;
 }
 
 #define NOT_FOUND SIZE_MAX
 
-/* The hash of the entry in slot i, good for placing it in a table with this
- * mask: from the kept bits when they suffice. */
-static inline uint64_t slot_hash(const hm_t *m, size_t i, size_t mask)
-{
-    if (m->hashes && mask <= PACKED_POS_MASK)
-        return hash_unpack(m->hashes[i]);
-    return hash_key(m, slot_at(m, i));
-}
-
 /* Triangular probing over groups: offsets W, 3W, 6W, ... visit every group of
  * a power-of-two table once before repeating. */
-static inline size_t find(const hm_t *m, const void *key, uint64_t hash)
+HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t kind)
 {
     size_t mask = m->mask, pos = hash & mask, stride = 0;
     uint8_t h2 = h2_of(hash);
@@ -381,7 +387,7 @@ static inline size_t find(const hm_t *m, const void *key, uint64_t hash)
         group g = group_load(m->ctrl + pos);
         for (bitmask b = group_match(g, h2); b; b = bitmask_next(b)) {
             size_t i = (pos + bitmask_lowest(b)) & mask;
-            if (key_equal(m, key, slot_at(m, i)))
+            if (key_equal_k(m, key, slot_at(m, i), kind))
                 return i;
         }
         if (group_match_empty(g))
@@ -389,6 +395,67 @@ static inline size_t find(const hm_t *m, const void *key, uint64_t hash)
         stride += GROUP_WIDTH;
         pos = (pos + stride) & mask;
     }
+}
+
+/* Hashes key and finds its slot (NOT_FOUND when absent); *hash_out gets the
+ * hash for an insertion that follows. One dispatch on the kind per call. */
+HM_INLINE size_t lookup(const hm_t *m, const void *key, uint64_t *hash_out)
+{
+    uint64_t h;
+    size_t i;
+    switch (m->key_kind) {
+    case 4:
+        i = find_k(m, key, h = hash_key_k(m, key, 4), 4);
+        break;
+    case 8:
+        i = find_k(m, key, h = hash_key_k(m, key, 8), 8);
+        break;
+    case 16:
+        i = find_k(m, key, h = hash_key_k(m, key, 16), 16);
+        break;
+    default:
+        i = find_k(m, key, h = hash_key_k(m, key, 0), 0);
+        break;
+    }
+    *hash_out = h;
+    return i;
+}
+
+static uint64_t hash_key(const hm_t *m, const void *key)
+{
+    switch (m->key_kind) {
+    case 4:
+        return hash_key_k(m, key, 4);
+    case 8:
+        return hash_key_k(m, key, 8);
+    case 16:
+        return hash_key_k(m, key, 16);
+    default:
+        return hash_key_k(m, key, 0);
+    }
+}
+
+static size_t find(const hm_t *m, const void *key, uint64_t hash)
+{
+    switch (m->key_kind) {
+    case 4:
+        return find_k(m, key, hash, 4);
+    case 8:
+        return find_k(m, key, hash, 8);
+    case 16:
+        return find_k(m, key, hash, 16);
+    default:
+        return find_k(m, key, hash, 0);
+    }
+}
+
+/* The hash of the entry in slot i, good for placing it in a table with this
+ * mask: from the kept bits when they suffice. */
+static inline uint64_t slot_hash(const hm_t *m, size_t i, size_t mask)
+{
+    if (m->hashes && mask <= PACKED_POS_MASK)
+        return hash_unpack(m->hashes[i]);
+    return hash_key(m, slot_at(m, i));
 }
 
 /* The first EMPTY or DELETED slot on the key's probe sequence. */
@@ -775,6 +842,7 @@ hm_t *hm_new(const hm_config *c)
         .alloc = alloc,
         .default_alloc = a == NULL,
         .keep_hashes = layout.keep_hashes,
+        .key_kind = key_kind_of(c),
     };
     if (c->seed)
         memcpy(m->seed, c->seed, 16);
@@ -854,8 +922,8 @@ int hm_insert(hm_t *m, const void *key, const void *value)
 {
     if (!m || !key || (!value && m->value_size))
         return HM_EINVAL;
-    uint64_t hash = hash_key(m, key);
-    size_t i = find(m, key, hash);
+    uint64_t hash;
+    size_t i = lookup(m, key, &hash);
     if (i != NOT_FOUND) {
         unsigned char *v = slot_at(m, i) + m->value_offset;
         if (m->value_drop)
@@ -880,8 +948,8 @@ void *hm_entry(hm_t *m, const void *key, int *status)
     int st = HM_EINVAL;
     void *result = NULL;
     if (m && key) {
-        uint64_t hash = hash_key(m, key);
-        size_t i = find(m, key, hash);
+        uint64_t hash;
+        size_t i = lookup(m, key, &hash);
         if (i != NOT_FOUND) {
             st = HM_REPLACED;
             result = value_of(m, slot_at(m, i));
@@ -918,7 +986,8 @@ int hm_remove(hm_t *m, const void *key, void *key_out, void *value_out)
 {
     if (!m || !key)
         return HM_EINVAL;
-    size_t i = find(m, key, hash_key(m, key));
+    uint64_t hash;
+    size_t i = lookup(m, key, &hash);
     if (i == NOT_FOUND)
         return 0;
     unsigned char *slot = slot_at(m, i);
@@ -994,7 +1063,8 @@ void *hm_get(const hm_t *m, const void *key)
 {
     if (!m || !key)
         return NULL;
-    size_t i = find(m, key, hash_key(m, key));
+    uint64_t hash;
+    size_t i = lookup(m, key, &hash);
     return i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
 }
 
