@@ -18,7 +18,7 @@
  *    (hm_free of the map with its strings, per entry); flat, u64 and sweep:
  *    "insert", "get_hit", "get_many" (get_hit's keys in batches of 32 through
  *    hm_get_many; libhashmap only, no peer has it), "get_miss", "remove"
- *    (per removal, N/2 of them), "reinsert" (N/2), "iterate" (per entry).
+ *    (per removal, N/2 of them), "reinsert" (N/2), "iterate" (per entry, through hm_iter_many).
  *    ns_per_op: the median over --repeat runs.
  *    peak_rss_bytes: the highest VmHWM from the start of the map's run (or of
  *    the floor's) to the end of the phase, the largest over the runs. Each
@@ -908,12 +908,14 @@ static void run_fixed(struct block *b, const struct fixed_kind *k, unsigned r, c
     ctx->phase = "iterate";
     sum = 0;
     cnt = 0;
-    size_t cursor = 0;
-    void *v;
+    size_t cursor = 0, got;
     t = now_ns();
-    while (hm_iter_next(m, &cursor, NULL, &v)) {
-        sum += get_le64(v);
-        cnt++;
+    /* hm_iter_many, the library's fastest way through every entry: one call
+     * per BATCH entries instead of one per entry. */
+    while ((got = hm_iter_many(m, &cursor, NULL, vals, BATCH)) > 0) {
+        for (size_t q = 0; q < got; q++)
+            sum += get_le64(vals[q]);
+        cnt += got;
     }
     record(&b->lib[P_ITERATE], r, now_ns() - t, n, run_peak_now());
     shapes[P_ITERATE] = shape_of(m, ctx);

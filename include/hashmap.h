@@ -211,6 +211,20 @@ HM_API size_t hm_buckets(const hm_t *map);
  */
 HM_API bool hm_iter_next(const hm_t *map, size_t *cursor, const void **key, void **value);
 
+/**
+ * @brief Steps through up to @p max entries at once, in table order, with the
+ * same cursor as hm_iter_next() (the two may be mixed).
+ *
+ * keys[i] and values[i] (either array may be NULL) receive pointers to the
+ * i-th entry returned; for a set values[i] is NULL. Cheaper per entry than
+ * hm_iter_next(): one call fills a batch. The same rules hold: the entries
+ * returned may be removed, any insertion ends the iteration's guarantees.
+ * @return how many entries were returned; 0 when done or on a NULL map or
+ * cursor.
+ */
+HM_API size_t hm_iter_many(const hm_t *map, size_t *cursor, const void **keys, void **values,
+                           size_t max);
+
 /** @brief Removes, and drops, every entry for which @p keep returns false. */
 HM_API void hm_retain(hm_t *map, bool (*keep)(const void *key, void *value, void *udata),
                       void *udata);

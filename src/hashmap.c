@@ -1133,6 +1133,33 @@ bool hm_iter_next(const hm_t *m, size_t *cursor, const void **key, void **value)
     return false;
 }
 
+size_t hm_iter_many(const hm_t *m, size_t *cursor, const void **keys, void **values, size_t max)
+{
+    if (!m || !cursor)
+        return 0;
+    size_t n = 0;
+    for (size_t pos = *cursor; pos < m->buckets; pos += GROUP_WIDTH) {
+        bitmask full = group_match_full(group_load(m->ctrl + pos));
+        for (; full; full = bitmask_next(full)) {
+            size_t i = pos + bitmask_lowest(full);
+            if (i >= m->buckets) /* a mirror byte: the table ends here */
+                break;
+            if (n == max) {
+                *cursor = i;
+                return n;
+            }
+            unsigned char *slot = slot_at(m, i);
+            if (keys)
+                keys[n] = slot;
+            if (values)
+                values[n] = m->value_size ? slot + m->value_offset : NULL;
+            n++;
+        }
+    }
+    *cursor = m->buckets;
+    return n;
+}
+
 uint64_t hm_hash_bytes(const hm_t *m, const void *data, size_t len)
 {
     if (!m || (!data && len))

@@ -1,0 +1,197 @@
+/* The batched calls, hm_get_many and hm_iter_many, against their one-at-a-time
+ * counterparts on the same maps. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hashmap.h"
+
+static uint64_t next_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* A map of n keys 0, 2, 4, ... (so odd keys are absent), key_size bytes each. */
+static hm_t *even_map(size_t key_size, size_t value_size, size_t n)
+{
+    hm_config c = {.key_size = key_size, .value_size = value_size};
+    hm_t *m = hm_new(&c);
+    assert_non_null(m);
+    unsigned char key[32] = {0}, value[32] = {0};
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t k = 2 * i;
+        memcpy(key, &k, key_size < 8 ? key_size : 8);
+        memcpy(value, &i, value_size < 8 ? value_size : 8);
+        assert_int_equal(hm_insert(m, key, value), HM_OK);
+    }
+    return m;
+}
+
+static void check_get_many(size_t key_size, size_t value_size, size_t n)
+{
+    hm_t *m = even_map(key_size, value_size, n);
+    enum { COUNT = 1000 };
+    unsigned char *keys = calloc(COUNT, key_size);
+    void *values[COUNT];
+    assert_non_null(keys);
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    size_t want = 0;
+    for (size_t i = 0; i < COUNT; i++) {
+        uint64_t k = next_rand(&seed) % (2 * n + 2);
+        memcpy(keys + i * key_size, &k, key_size < 8 ? key_size : 8);
+    }
+    for (size_t i = 0; i < COUNT; i++)
+        want += hm_get(m, keys + i * key_size) != NULL;
+    /* Every batch length, so that partial batches are covered too. */
+    for (size_t len = 0; len <= 40; len++) {
+        size_t found = hm_get_many(m, keys, len, values), expect = 0;
+        for (size_t i = 0; i < len; i++) {
+            void *one = hm_get(m, keys + i * key_size);
+            assert_ptr_equal(values[i], one);
+            expect += one != NULL;
+        }
+        assert_int_equal(found, expect);
+    }
+    assert_int_equal(hm_get_many(m, keys, COUNT, values), want);
+    for (size_t i = 0; i < COUNT; i++)
+        assert_ptr_equal(values[i], hm_get(m, keys + i * key_size));
+    free(keys);
+    hm_free(m);
+}
+
+static void test_hm_get_many_equals_hm_get(void **state)
+{
+    (void)state;
+    const size_t sizes[][2] = {{8, 8}, {16, 32}, {4, 0}, {3, 5}, {24, 24}};
+    const size_t counts[] = {0, 1, 15, 100, 5000};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+            check_get_many(sizes[s][0], sizes[s][1], counts[c]);
+}
+
+static void test_hm_get_many_null_args(void **state)
+{
+    (void)state;
+    hm_t *m = even_map(8, 8, 10);
+    uint64_t k = 2;
+    void *v[1];
+    assert_int_equal(hm_get_many(NULL, &k, 1, v), 0);
+    assert_int_equal(hm_get_many(m, NULL, 1, v), 0);
+    assert_int_equal(hm_get_many(m, &k, 1, NULL), 0);
+    hm_free(m);
+}
+
+/* hm_iter_many with every batch size returns what hm_iter_next returns, in
+ * the same order, and the two can be mixed on one cursor. */
+static void test_hm_iter_many_equals_hm_iter_next(void **state)
+{
+    (void)state;
+    const size_t counts[] = {0, 1, 7, 16, 17, 1000};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        size_t n = counts[c];
+        hm_t *m = even_map(8, 8, n);
+        const void **order = calloc(n + 1, sizeof *order);
+        void **vorder = calloc(n + 1, sizeof *vorder);
+        size_t cursor = 0, len = 0;
+        const void *k;
+        void *v;
+        while (hm_iter_next(m, &cursor, &k, &v)) {
+            order[len] = k;
+            vorder[len++] = v;
+        }
+        assert_int_equal(len, n);
+        for (size_t batch = 1; batch <= 20; batch++) {
+            const void *keys[20];
+            void *values[20];
+            size_t seen = 0, got;
+            cursor = 0;
+            while ((got = hm_iter_many(m, &cursor, keys, values, batch)) > 0) {
+                assert_true(got <= batch);
+                for (size_t i = 0; i < got; i++) {
+                    assert_ptr_equal(keys[i], order[seen + i]);
+                    assert_ptr_equal(values[i], vorder[seen + i]);
+                }
+                seen += got;
+                /* Mixed: one step of hm_iter_next on the same cursor. */
+                if (hm_iter_next(m, &cursor, &k, &v)) {
+                    assert_ptr_equal(k, order[seen]);
+                    seen++;
+                }
+            }
+            assert_int_equal(seen, n);
+            assert_int_equal(hm_iter_many(m, &cursor, keys, values, batch), 0);
+        }
+        free(order);
+        free(vorder);
+        hm_free(m);
+    }
+}
+
+static void test_hm_iter_many_remove_returned(void **state)
+{
+    (void)state;
+    hm_t *m = even_map(8, 8, 3000);
+    size_t cursor = 0, got, seen = 0;
+    const void *keys[64];
+    while ((got = hm_iter_many(m, &cursor, keys, NULL, 64)) > 0) {
+        for (size_t i = 0; i < got; i++) {
+            uint64_t k;
+            memcpy(&k, keys[i], 8);
+            assert_int_equal(hm_remove(m, &k, NULL, NULL), 1);
+        }
+        seen += got;
+    }
+    assert_int_equal(seen, 3000);
+    assert_int_equal(hm_len(m), 0);
+    hm_free(m);
+}
+
+static void test_hm_iter_many_set_values_null(void **state)
+{
+    (void)state;
+    hm_t *m = even_map(4, 0, 50);
+    size_t cursor = 0;
+    void *values[64];
+    assert_int_equal(hm_iter_many(m, &cursor, NULL, values, 64), 50);
+    for (size_t i = 0; i < 50; i++)
+        assert_null(values[i]);
+    hm_free(m);
+}
+
+static void test_hm_iter_many_null_and_zero(void **state)
+{
+    (void)state;
+    hm_t *m = even_map(8, 8, 5);
+    size_t cursor = 0;
+    const void *keys[8];
+    assert_int_equal(hm_iter_many(NULL, &cursor, keys, NULL, 8), 0);
+    assert_int_equal(hm_iter_many(m, NULL, keys, NULL, 8), 0);
+    assert_int_equal(hm_iter_many(m, &cursor, keys, NULL, 0), 0);
+    assert_int_equal(hm_iter_many(m, &cursor, keys, NULL, 8), 5);
+    hm_free(m);
+    hm_t *empty = even_map(8, 8, 0);
+    cursor = 0;
+    assert_int_equal(hm_iter_many(empty, &cursor, keys, NULL, 8), 0);
+    hm_free(empty);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hm_get_many_equals_hm_get),
+        cmocka_unit_test(test_hm_get_many_null_args),
+        cmocka_unit_test(test_hm_iter_many_equals_hm_iter_next),
+        cmocka_unit_test(test_hm_iter_many_remove_returned),
+        cmocka_unit_test(test_hm_iter_many_set_values_null),
+        cmocka_unit_test(test_hm_iter_many_null_and_zero),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
