@@ -241,10 +241,18 @@ HM_API size_t hm_get_many(const hm_t *map, const void *keys, size_t n, void **va
 /** @brief The map's seeded SipHash-1-3 of @p len bytes, for custom hash functions. */
 HM_API uint64_t hm_hash_bytes(const hm_t *map, const void *data, size_t len);
 
-/** @brief Hashes a key that is a `const char *` to a NUL-terminated string. */
+/**
+ * @brief Hashes a key that is a `const char *` to a NUL-terminated string, with
+ * the map's seeded SipHash-1-3 over the string's bytes.
+ * @return the hash; 0 when @p key or the string pointer is NULL.
+ */
 HM_API uint64_t hm_hash_cstr(const void *key, const hm_t *map, void *udata);
 
-/** @brief Compares two keys that are `const char *` to NUL-terminated strings. */
+/**
+ * @brief Compares two keys that are `const char *` to NUL-terminated strings.
+ * @return true when the strings are equal (or both string pointers are NULL);
+ * false when they differ or @p a or @p b is NULL.
+ */
 HM_API bool hm_equal_cstr(const void *a, const void *b, void *udata);
 
 /** @brief A static description of @p status; never NULL. */

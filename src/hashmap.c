@@ -1170,6 +1170,8 @@ uint64_t hm_hash_bytes(const hm_t *m, const void *data, size_t len)
 uint64_t hm_hash_cstr(const void *key, const hm_t *m, void *udata)
 {
     (void)udata;
+    if (!key || !*(const char *const *)key)
+        return 0; /* never a crash: a NULL string hashes as 0 */
     const char *s = *(const char *const *)key;
     return hm_hash_bytes(m, s, strlen(s));
 }
@@ -1177,7 +1179,12 @@ uint64_t hm_hash_cstr(const void *key, const hm_t *m, void *udata)
 bool hm_equal_cstr(const void *a, const void *b, void *udata)
 {
     (void)udata;
-    return strcmp(*(const char *const *)a, *(const char *const *)b) == 0;
+    if (!a || !b)
+        return false;
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    if (!x || !y)
+        return x == y; /* a NULL string equals only another NULL string */
+    return strcmp(x, y) == 0;
 }
 
 const char *hm_strerror(int status)
