@@ -196,7 +196,12 @@ HM_API void hm_clear(hm_t *map);
 /** @brief Entries in the map; 0 for NULL. */
 HM_API size_t hm_len(const hm_t *map);
 
-/** @brief Entries the map holds before it must allocate; 0 for NULL. */
+/**
+ * @brief Entries the map holds before it must allocate: hm_len() plus the room
+ * left. Removals can leave deleted markers that use up room until the next
+ * rehash, so the figure may drop after removals, as Rust's capacity() does.
+ * @return the capacity; 0 for NULL.
+ */
 HM_API size_t hm_capacity(const hm_t *map);
 
 /** @brief Slots in the table (0 before the first allocation); 0 for NULL. */

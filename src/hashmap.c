@@ -920,7 +920,10 @@ static inline int slot_for_new_key(hm_t *m, uint64_t hash, size_t *out)
 
 int hm_insert(hm_t *m, const void *key, const void *value)
 {
-    if (!m || !key || (!value && m->value_size))
+    if (!m || !key)
+        return HM_EINVAL;
+    const size_t value_size = m->value_size;
+    if (!value && value_size)
         return HM_EINVAL;
     uint64_t hash;
     size_t i = lookup(m, key, &hash);
@@ -928,8 +931,8 @@ int hm_insert(hm_t *m, const void *key, const void *value)
         unsigned char *v = slot_at(m, i) + m->value_offset;
         if (m->value_drop)
             m->value_drop(v, m->udata);
-        if (m->value_size)
-            memcpy(v, value, m->value_size);
+        if (value_size)
+            memcpy(v, value, value_size);
         if (m->key_drop)
             m->key_drop((void *)key, m->udata);
         return HM_REPLACED;
@@ -938,8 +941,8 @@ int hm_insert(hm_t *m, const void *key, const void *value)
     if (rc < 0)
         return rc;
     unsigned char *slot = occupy(m, i, hash, key);
-    if (m->value_size)
-        memcpy(slot + m->value_offset, value, m->value_size);
+    if (value_size)
+        memcpy(slot + m->value_offset, value, value_size);
     return HM_OK;
 }
 
@@ -1081,7 +1084,9 @@ size_t hm_get_many(const hm_t *m, const void *keys, size_t n, void **values)
     const unsigned char *k = keys;
     size_t found = 0;
     for (size_t start = 0; start < n; start += BATCH) {
-        size_t count = n - start < BATCH ? n - start : BATCH;
+        size_t count = n - start;
+        if (count > BATCH)
+            count = BATCH;
         uint64_t hashes[BATCH];
         /* Hash the whole batch first and prefetch each key's first group and
          * slot, so that the cache misses of the batch overlap. */
@@ -1105,7 +1110,9 @@ size_t hm_get_many(const hm_t *m, const void *keys, size_t n, void **values)
 }
 
 size_t hm_len(const hm_t *m) { return m ? m->len : 0; }
-size_t hm_capacity(const hm_t *m) { return m ? m->cap : 0; }
+/* Like Rust's HashMap::capacity: what the map holds before it must allocate.
+ * Deleted markers use up room too, until a rehash clears them. */
+size_t hm_capacity(const hm_t *m) { return m ? m->len + m->growth_left : 0; }
 size_t hm_buckets(const hm_t *m) { return m ? m->buckets : 0; }
 
 bool hm_iter_next(const hm_t *m, size_t *cursor, const void **key, void **value)

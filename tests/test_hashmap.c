@@ -9,6 +9,7 @@
  * variable HM_TEST_SEED overrides the differential test's base seed.
  */
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
@@ -436,6 +437,60 @@ static void test_hm_new_enomem(void **state)
         ta_check_released(&ta);
     }
     assert_true(made);
+}
+
+/* max_load values inside (0, 1) that no sensible table can honour: so small
+ * that no table of any size holds one entry, or so close to 1 that only the
+ * one EMPTY slot every probe needs stays free. hm_new may refuse the former
+ * (EINVAL for a capacity it cannot size, ENOMEM for memory it cannot get) or
+ * accept it; an insert then fails with an error, never a crash or a hang. */
+static void test_hm_new_extreme_max_load(void **state)
+{
+    (void)state;
+    const double tiny[] = {DBL_TRUE_MIN, DBL_MIN, 1e-300, 1e-12};
+    for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++) {
+        for (size_t capacity = 0; capacity < 2; capacity++) {
+            test_alloc ta;
+            ta_init(&ta);
+            hm_config c = u64_config(NULL, &ta);
+            c.max_load = tiny[i];
+            c.capacity = capacity;
+            errno = 0;
+            hm_t *m = hm_new(&c);
+            if (m == NULL) {
+                assert_true(errno == EINVAL || errno == ENOMEM);
+                ta_check_released(&ta);
+                continue;
+            }
+            int rc = put(m, 1, 1);
+            if (rc == HM_OK) {
+                assert_value(m, 1, 1);
+            } else {
+                assert_true(rc == HM_ERANGE || rc == HM_ENOMEM);
+                assert_int_equal(hm_len(m), 0);
+                assert_null(get(m, 1));
+            }
+            hm_free(m);
+            ta_check_released(&ta);
+        }
+    }
+
+    hm_config c = u64_config(NULL, NULL);
+    c.max_load = 1.0 - DBL_EPSILON / 2; /* the largest double below 1 */
+    hm_t *m = new_map(&c);
+    for (uint64_t k = 0; k < 3000; k++) {
+        assert_int_equal(put(m, k, k), HM_OK);
+        assert_true(hm_capacity(m) < hm_buckets(m));
+    }
+    for (uint64_t k = 0; k < 3000; k += 2)
+        assert_int_equal(del(m, k), 1);
+    for (uint64_t k = 0; k < 6000; k++) {
+        if (k < 3000 && k % 2)
+            assert_value(m, k, k);
+        else
+            assert_null(get(m, k));
+    }
+    hm_free(m);
 }
 
 static void test_hm_new_valid_max_load(void **state)
@@ -995,6 +1050,24 @@ static void test_hm_remove_null_args(void **state)
     hm_free(m);
 }
 
+static void test_hm_remove_null_args_leave_outputs(void **state)
+{
+    (void)state;
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, NULL);
+    hm_t *m = new_map(&c);
+    assert_int_equal(put(m, 1, 10), HM_OK);
+    uint64_t k = 1, ko = 77, vo = 88;
+    assert_int_equal(hm_remove(NULL, &k, &ko, &vo), HM_EINVAL);
+    assert_int_equal(hm_remove(m, NULL, &ko, &vo), HM_EINVAL);
+    assert_int_equal(ko, 77);
+    assert_int_equal(vo, 88);
+    assert_int_equal(log->key_drop_calls + log->value_drop_calls, 0);
+    assert_value(m, 1, 10);
+    hm_free(m);
+    free(log);
+}
+
 static void test_hm_remove_empty_map(void **state)
 {
     (void)state;
@@ -1112,7 +1185,8 @@ static void test_hm_remove_churn_stays_bounded(void **state)
             hm_stats st;
             hm_get_stats(m, &st);
             assert_true(hm_buckets(m) <= 2 * b0);
-            assert_true(st.len + st.tombstones <= hm_capacity(m));
+            assert_true(st.len <= hm_capacity(m));
+        assert_true(st.len + st.tombstones < st.buckets); /* an EMPTY slot ends every probe */
             assert_null(get(m, k + 1000000));
         }
     }
@@ -1304,6 +1378,44 @@ static void test_hm_reserve_erange_huge_keys(void **state)
     assert_int_equal(hm_buckets(m), 0);
     hm_free(m);
     ta_check_released(&ta);
+}
+
+/* Sizes near SIZE_MAX asked of maps that have no table yet, for the smallest
+ * slot (a set of 1-byte keys) and a large one: HM_ERANGE when no table can be
+ * sized, HM_ENOMEM when the allocator refuses one that can; never a wrapped
+ * size, a crash or a change to the map. */
+static void test_sizing_huge_on_tableless_maps(void **state)
+{
+    (void)state;
+    const struct { size_t ks, vs; } shapes[] = {{1, 0}, {8, 8}, {4096, 4096}};
+    const size_t huge[] = {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX / 2 + 1, SIZE_MAX / 2,
+                           SIZE_MAX / 4, SIZE_MAX / 64, (size_t)1 << 40};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        test_alloc ta;
+        ta_init(&ta);
+        hm_config c = {.key_size = shapes[s].ks, .value_size = shapes[s].vs,
+                       .seed = test_seed, .allocator = &ta.a};
+        hm_t *m = new_map(&c);
+        size_t live = ta.live_bytes;
+        for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+            for (int op = 0; op < 2; op++) {
+                int rc = op ? hm_resize(m, huge[i]) : hm_reserve(m, huge[i]);
+                if (huge[i] >= SIZE_MAX / 2)
+                    assert_int_equal(rc, HM_ERANGE);
+                else
+                    assert_true(rc == HM_ERANGE || rc == HM_ENOMEM);
+                assert_int_equal(hm_buckets(m), 0);
+                assert_int_equal(hm_capacity(m), 0);
+                assert_int_equal(ta.live_bytes, live);
+            }
+        }
+        /* and it still works */
+        unsigned char key[4096] = {1}, value[4096] = {2};
+        assert_int_equal(hm_insert(m, key, shapes[s].vs ? value : NULL), HM_OK);
+        assert_non_null(hm_get(m, key));
+        hm_free(m);
+        ta_check_released(&ta);
+    }
 }
 
 /* After hm_reserve(additional) returns HM_OK, `additional` inserts of new keys
@@ -1575,6 +1687,45 @@ static void test_hm_iter_next_empty(void **state)
     hm_free(m);
 }
 
+/* A cursor that did not come from the iteration (past the end, SIZE_MAX, any
+ * number at all) is a bad argument: it must end the iteration or return real
+ * entries, each at most once, and never read outside the table. */
+static void test_hm_iter_next_made_up_cursor(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    enum { N = 300 };
+    for (uint64_t k = 0; k < N; k++)
+        assert_int_equal(put(m, k, k), HM_OK);
+    size_t b = hm_buckets(m);
+    const size_t past[] = {b, b + 1, b + 15, b + 1000, SIZE_MAX / 2, SIZE_MAX - 15, SIZE_MAX};
+    for (size_t i = 0; i < sizeof past / sizeof past[0]; i++) {
+        size_t cursor = past[i];
+        const void *key = NULL;
+        void *value = NULL;
+        assert_false(hm_iter_next(m, &cursor, &key, &value));
+        cursor = past[i];
+        const void *keys[4];
+        assert_int_equal(hm_iter_many(m, &cursor, keys, NULL, 4), 0);
+    }
+    uint64_t rng = 99;
+    for (int t = 0; t < 50; t++) {
+        size_t cursor = t < 16 ? (size_t)t : rng_below(&rng, b), count = 0;
+        unsigned seen[N] = {0};
+        const void *key;
+        void *value;
+        while (hm_iter_next(m, &cursor, &key, &value)) {
+            uint64_t k = load_u64(key);
+            assert_true(k < N);
+            assert_int_equal(load_u64(value), k);
+            assert_int_equal(++seen[k], 1);
+            assert_true(++count <= N);
+        }
+    }
+    hm_free(m);
+}
+
 /* Removing the entry just returned, by a copy of its key or by the very
  * pointer the iteration handed out, keeps the rest of the iteration whole. */
 static void check_iter_remove(bool use_table_pointer, unsigned modulus)
@@ -1829,6 +1980,18 @@ static void test_hm_hash_bytes_null_map(void **state)
     assert_true(hm_hash_bytes(NULL, "abc", 3) == 0);
 }
 
+static void test_hm_hash_bytes_null_data(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    assert_true(hm_hash_bytes(m, NULL, 0) == hm_siphash13("", 0, test_seed));
+    assert_true(hm_hash_bytes(m, NULL, 1) == 0);
+    assert_true(hm_hash_bytes(m, NULL, SIZE_MAX) == 0);
+    assert_true(hm_hash_bytes(NULL, NULL, 0) == 0);
+    hm_free(m);
+}
+
 /* Without a seed each map draws its own key: equal inputs hash apart, and the
  * map works. */
 static void test_hm_hash_bytes_random_seed_per_map(void **state)
@@ -1873,6 +2036,29 @@ static void test_hm_equal_cstr_cases(void **state)
     assert_false(hm_equal_cstr(&ab, &abc1, NULL));
     assert_true(hm_equal_cstr(&e1, &e2, NULL));
     assert_false(hm_equal_cstr(&e1, &ab, NULL));
+}
+
+/* API.md: a function given a NULL key returns 0 or false as its type allows
+ * and never crashes; the C-string callbacks are public functions too. (This
+ * test found that they dereferenced a NULL key.) */
+static void test_hm_cstr_callbacks_null_key(void **state)
+{
+    (void)state;
+    hm_config c = {.key_size = sizeof(const char *), .value_size = 0, .seed = test_seed,
+                   .hash = hm_hash_cstr, .equal = hm_equal_cstr};
+    hm_t *m = new_map(&c);
+    const char *p = "abc", *null_string = NULL, *other_null = NULL;
+    assert_true(hm_hash_cstr(NULL, m, NULL) == 0);
+    assert_false(hm_equal_cstr(NULL, &p, NULL));
+    assert_false(hm_equal_cstr(&p, NULL, NULL));
+    assert_false(hm_equal_cstr(NULL, NULL, NULL));
+    /* a NULL string (outside the contract of a C-string key) must not crash
+     * either: hm_hash_cstr and hm_equal_cstr document what it gets */
+    assert_true(hm_hash_cstr(&null_string, m, NULL) == 0);
+    assert_false(hm_equal_cstr(&null_string, &p, NULL));
+    assert_false(hm_equal_cstr(&p, &null_string, NULL));
+    assert_true(hm_equal_cstr(&null_string, &other_null, NULL));
+    hm_free(m);
 }
 
 static void test_hm_cstr_keys_find_equal_strings(void **state)
@@ -2052,7 +2238,8 @@ static void test_hm_get_stats_counts(void **state)
     assert_true(st.max_probe >= 1);
     assert_true(st.mean_probe >= 1.0);
     assert_true(st.mean_probe <= (double)st.max_probe);
-    assert_true(st.len + st.tombstones <= hm_capacity(m));
+    assert_true(st.len <= hm_capacity(m));
+        assert_true(st.len + st.tombstones < st.buckets); /* an EMPTY slot ends every probe */
 
     /* a new table has no deleted markers */
     assert_int_equal(hm_resize(m, 2 * hm_capacity(m)), HM_OK);
@@ -2580,9 +2767,10 @@ static void fa_workload(hm_t *m, test_alloc *ta, cb_log *log)
     fa_check_contents(m, FA_KEYS, log);
 }
 
-static void test_failing_allocator_growing_workload(void **state)
+/* Fails the k-th allocation of the workload, for every k in turn, on a map
+ * configured with `hash` and `max_load`. */
+static void run_failing_allocator(hm_hash_fn hash, double max_load)
 {
-    (void)state;
     size_t runs = 0;
     for (size_t k = 1;; k++) {
         assert_true(k < 1000);
@@ -2591,6 +2779,8 @@ static void test_failing_allocator_growing_workload(void **state)
         ta.fail_at = k;
         cb_log *log = log_new();
         hm_config c = u64_config(log, &ta);
+        c.hash = hash;
+        c.max_load = max_load;
         errno = 0;
         hm_t *m = hm_new(&c);
         if (m == NULL) {
@@ -2614,6 +2804,143 @@ static void test_failing_allocator_growing_workload(void **state)
             break; /* the k-th call never came: every allocation has failed once */
     }
     assert_true(runs > 5);
+}
+
+static void test_failing_allocator_growing_workload(void **state)
+{
+    (void)state;
+    run_failing_allocator(NULL, 0);
+}
+
+/* A custom hash makes the map keep hash bits beside the slots: another table
+ * layout, and growth that moves those bits too. */
+static void test_failing_allocator_custom_hash(void **state)
+{
+    (void)state;
+    run_failing_allocator(hash_low32, 0.5);
+}
+
+/* What a refused allocation must leave behind: not only the same contents but
+ * the same table, every entry in the same slot, the same counters. */
+typedef struct map_state {
+    hm_stats st;
+    size_t cap, count;
+    const void *where[2048]; /* entries in iteration order */
+} map_state;
+
+static void state_of(const hm_t *m, map_state *s)
+{
+    hm_get_stats(m, &s->st);
+    s->cap = hm_capacity(m);
+    s->count = 0;
+    size_t cursor = 0;
+    const void *key;
+    while (hm_iter_next(m, &cursor, &key, NULL)) {
+        assert_true(s->count < sizeof s->where / sizeof s->where[0]);
+        s->where[s->count++] = key;
+    }
+}
+
+static void assert_same_state(const hm_t *m, const map_state *before)
+{
+    map_state *now = malloc(sizeof *now);
+    assert_non_null(now);
+    state_of(m, now);
+    assert_int_equal(now->st.len, before->st.len);
+    assert_int_equal(now->st.buckets, before->st.buckets);
+    assert_int_equal(now->st.tombstones, before->st.tombstones);
+    assert_int_equal(now->st.bytes, before->st.bytes);
+    assert_int_equal(now->st.resizes, before->st.resizes);
+    assert_int_equal(now->st.max_probe, before->st.max_probe);
+    assert_true(now->st.mean_probe == before->st.mean_probe);
+    assert_int_equal(now->st.max_miss_probe, before->st.max_miss_probe);
+    assert_true(now->st.mean_miss_probe == before->st.mean_miss_probe);
+    assert_int_equal(now->cap, before->cap);
+    assert_int_equal(now->count, before->count);
+    assert_memory_equal(now->where, before->where, now->count * sizeof now->where[0]);
+    free(now);
+}
+
+/* Each allocating call, refused: a new key (hm_insert, hm_entry) into a full
+ * table holding deleted markers, hm_reserve, hm_resize up, and hm_resize
+ * down. Default hash (8-byte keys), a custom hash (kept hash bits), and a
+ * set. */
+static void check_enomem_identical(hm_hash_fn hash, size_t value_size)
+{
+    test_alloc ta;
+    ta_init(&ta);
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, &ta);
+    c.hash = hash;
+    c.value_size = value_size;
+    hm_t *m = new_map(&c);
+    map_state *before = malloc(sizeof *before);
+    assert_non_null(before);
+    uint64_t v = 5, next = 0;
+    /* fill up to capacity, then remove a third: a full table with deleted
+     * markers, where a new key must take a marker or make the table grow */
+    while (hm_len(m) < 600 || hm_len(m) < hm_capacity(m))
+        assert_int_equal(hm_insert(m, &(uint64_t){next++}, &v), HM_OK);
+    uint64_t first_new = next;
+    for (uint64_t k = 0; k < first_new; k += 3)
+        assert_int_equal(hm_remove(m, &k, &(uint64_t){0}, &(uint64_t){0}), 1);
+
+    /* new keys until one needs memory: those that reuse a slot need none */
+    ta.fail_all = true;
+    uint64_t k;
+    for (;;) {
+        state_of(m, before);
+        k = next++;
+        size_t failures = ta.failures;
+        int rc = hm_insert(m, &k, &v);
+        if (ta.failures == failures) {
+            assert_int_equal(rc, HM_OK);
+            continue;
+        }
+        assert_int_equal(rc, HM_ENOMEM);
+        break;
+    }
+    assert_true(before->st.tombstones > 0);
+    assert_same_state(m, before);
+    int st = 99;
+    assert_null(hm_entry(m, &k, &st));
+    assert_int_equal(st, HM_ENOMEM);
+    assert_same_state(m, before);
+    assert_int_equal(hm_reserve(m, 1), HM_ENOMEM);
+    assert_same_state(m, before);
+    assert_int_equal(hm_resize(m, 4 * hm_capacity(m)), HM_ENOMEM);
+    assert_same_state(m, before);
+    ta.fail_all = false;
+    assert_true(ta.failures >= 4);
+
+    /* a shrink needs a new, smaller table */
+    for (uint64_t id = 0; id < k; id++)
+        if (id % 50 != 1 && hm_contains(m, &id))
+            assert_int_equal(hm_remove(m, &id, &(uint64_t){0}, &(uint64_t){0}), 1);
+    state_of(m, before);
+    ta.fail_all = true;
+    assert_int_equal(hm_resize(m, 0), HM_ENOMEM);
+    assert_same_state(m, before);
+    ta.fail_all = false;
+    assert_int_equal(log->key_drop_calls + log->value_drop_calls, 0);
+
+    assert_int_equal(hm_resize(m, 0), HM_OK);
+    assert_true(hm_buckets(m) < before->st.buckets);
+    for (uint64_t id = 0; id <= k; id++)
+        assert_true(hm_contains(m, &id) ==
+                    (id % 50 == 1 && id < k && (id % 3 != 0 || id >= first_new)));
+    free(before);
+    hm_free(m);
+    ta_check_released(&ta);
+    free(log);
+}
+
+static void test_enomem_leaves_map_identical(void **state)
+{
+    (void)state;
+    check_enomem_identical(NULL, 8);
+    check_enomem_identical(hash_low32, 8);
+    check_enomem_identical(NULL, 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2705,7 +3032,8 @@ static void diff_full_check(diff *d)
     DIFF_CHECK(d, st.len == d->len);
     DIFF_CHECK(d, st.buckets == hm_buckets(d->m));
     DIFF_CHECK(d, st.bytes == d->ta.live_bytes);
-    DIFF_CHECK(d, st.len + st.tombstones <= hm_capacity(d->m));
+    DIFF_CHECK(d, st.len <= hm_capacity(d->m));
+    DIFF_CHECK(d, st.len + st.tombstones < st.buckets);
     DIFF_CHECK(d, d->len == 0 ? st.max_probe == 0 : st.max_probe >= 1);
     DIFF_CHECK(d, d->len == 0 || (st.mean_probe >= 1.0 && st.mean_probe <= (double)st.max_probe));
     DIFF_CHECK(d, d->ta.bad_sizes == 0);
@@ -3033,7 +3361,8 @@ static void run_differential(size_t ks, size_t vs, size_t n, bool weak_hash, siz
                 hm_stats st;
                 hm_get_stats(d->m, &st);
                 DIFF_CHECK(d, st.len == d->len);
-                DIFF_CHECK(d, st.len + st.tombstones <= hm_capacity(d->m));
+                DIFF_CHECK(d, st.len <= hm_capacity(d->m));
+    DIFF_CHECK(d, st.len + st.tombstones < st.buckets);
             }
         } else {
             d->what = "hm_contains";
@@ -3125,6 +3454,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_new_allocator_missing_function),
         cmocka_unit_test(test_hm_new_size_overflow),
         cmocka_unit_test(test_hm_new_enomem),
+        cmocka_unit_test(test_hm_new_extreme_max_load),
         cmocka_unit_test(test_hm_new_valid_max_load),
         cmocka_unit_test(test_hm_new_capacity_no_growth),
         cmocka_unit_test(test_hm_new_copies_config),
@@ -3148,6 +3478,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_entry_counter),
         cmocka_unit_test(test_hm_remove_present_and_absent),
         cmocka_unit_test(test_hm_remove_null_args),
+        cmocka_unit_test(test_hm_remove_null_args_leave_outputs),
         cmocka_unit_test(test_hm_remove_empty_map),
         cmocka_unit_test(test_hm_remove_out_params),
         cmocka_unit_test(test_hm_remove_does_not_move_other_entries),
@@ -3161,6 +3492,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_reserve_null),
         cmocka_unit_test(test_hm_reserve_erange),
         cmocka_unit_test(test_hm_reserve_erange_huge_keys),
+        cmocka_unit_test(test_sizing_huge_on_tableless_maps),
         cmocka_unit_test(test_hm_reserve_no_allocation_after_ok),
         cmocka_unit_test(test_hm_reserve_after_churn),
         cmocka_unit_test(test_hm_clear_drops_and_keeps_table),
@@ -3170,6 +3502,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_iter_next_visits_each_once),
         cmocka_unit_test(test_hm_iter_next_null_args),
         cmocka_unit_test(test_hm_iter_next_empty),
+        cmocka_unit_test(test_hm_iter_next_made_up_cursor),
         cmocka_unit_test(test_hm_iter_next_remove_current),
         cmocka_unit_test(test_hm_iter_next_remove_all),
         cmocka_unit_test(test_hm_iter_next_remove_by_returned_key),
@@ -3180,9 +3513,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_get_many_null_and_zero),
         cmocka_unit_test(test_hm_hash_bytes_is_seeded_siphash13),
         cmocka_unit_test(test_hm_hash_bytes_null_map),
+        cmocka_unit_test(test_hm_hash_bytes_null_data),
         cmocka_unit_test(test_hm_hash_bytes_random_seed_per_map),
         cmocka_unit_test(test_hm_hash_cstr_equal_strings),
         cmocka_unit_test(test_hm_equal_cstr_cases),
+        cmocka_unit_test(test_hm_cstr_callbacks_null_key),
         cmocka_unit_test(test_hm_cstr_keys_find_equal_strings),
         cmocka_unit_test(test_hm_cstr_keys_owned_by_map),
         cmocka_unit_test(test_hm_strerror_codes),
@@ -3195,6 +3530,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_collisions_all_keys_one_hash),
         cmocka_unit_test(test_drops_exactly_once_random_ops),
         cmocka_unit_test(test_failing_allocator_growing_workload),
+        cmocka_unit_test(test_failing_allocator_custom_hash),
+        cmocka_unit_test(test_enomem_leaves_map_identical),
         cmocka_unit_test(test_differential_k8_v8),
         cmocka_unit_test(test_differential_k16_v32),
         cmocka_unit_test(test_differential_k4_set),

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of fuzz_map.c into fuzz/corpus/ (or the directory given).
+
+Each file is one map configuration followed by operations in fuzz_map.c's
+encoding: a fill phase, a phase of mixed operations (allocation failures,
+reserve, resize up and down, iteration with removal, retain, clear, bad
+arguments), then a drain. The output is deterministic: rerunning the script
+rewrites the same files.
+"""
+import os
+import random
+import struct
+import sys
+
+# Opcodes: fuzz_map.c takes the opcode modulo 20; the high bits select a
+# variant (remove's out-parameters, clear versus retain, recreate versus hash).
+INSERT, ENTRY, REMOVE, GET, CONTAINS, RESERVE, RESIZE, RETAIN = 0, 4, 6, 9, 10, 11, 12, 13
+ITERATE, GET_MANY, ARM, BAD_ARGS, HASH, FIT = 14, 15, 16, 17, 18, 19
+CLEAR = 13 + 20 * 7       # 153: bit 7 set
+RECREATE = 18 + 20 * 6    # 138: bit 7 set
+REMOVE_MODE = [6, 66, 146, 206]  # code >> 6 = 0..3: neither, key_out, value_out, both
+
+KEY_SIZES = [1, 2, 3, 4, 8, 12, 16, 24]
+VALUE_SIZES = [0, 1, 4, 5, 8, 16, 24, 32]
+
+
+class Writer:
+    def __init__(self, ks_i, vs_i, hash_mode, load_i, univ_i, drops, equal, cap_byte, seed):
+        self.vs = VALUE_SIZES[vs_i]
+        universe = 4 << univ_i
+        if KEY_SIZES[ks_i] == 1:
+            universe = min(universe, 256)
+        if hash_mode == 2:
+            universe = min(universe, 128)
+        self.n = universe
+        self.out = bytearray([ks_i | vs_i << 3 | hash_mode << 6,
+                              load_i | univ_i << 3 | drops << 6 | equal << 7,
+                              cap_byte, seed])
+
+    def op(self, code, key_id=0, args=b""):
+        self.out += bytes([code]) + struct.pack("<H", key_id) + args
+
+    def insert(self, rng, key_id):
+        self.op(INSERT, key_id, bytes(rng.randrange(256) for _ in range(self.vs)))
+
+
+def amount(kind, value):
+    """fuzz_map.c's amount(): the top two bits of a 16-bit word pick the range."""
+    return struct.pack("<H", kind << 14 | (value & 0x3FFF))
+
+
+def mixed_op(w, rng):
+    k = rng.randrange(w.n)
+    r = rng.randrange(100)
+    if r < 25:
+        w.insert(rng, k)
+    elif r < 35:
+        w.op(ENTRY, k, bytes([rng.randrange(256)]))
+    elif r < 55:
+        w.op(REMOVE_MODE[rng.randrange(4)], k)
+    elif r < 60:
+        w.op(CONTAINS, k)
+    elif r < 64:
+        w.op(ARM, 0, bytes([rng.randrange(256)]))
+    elif r < 68:
+        w.op(RESERVE, 0, amount(rng.randrange(4), rng.randrange(1 << 14)))
+    elif r < 72:
+        w.op(RESIZE, 0, amount(rng.randrange(4), rng.randrange(1 << 14)))
+    elif r < 76:
+        w.op(ITERATE, 0, bytes([rng.randrange(256), rng.randrange(256)]))
+    elif r < 79:
+        w.op(RETAIN, 0, bytes([rng.randrange(256)]))
+    elif r < 83:
+        n = 1 + rng.randrange(40)
+        w.op(GET_MANY, 0, bytes([n - 1]) + b"".join(
+            struct.pack("<H", rng.randrange(w.n)) for _ in range(n)))
+    elif r < 86:
+        w.op(BAD_ARGS, k)
+    elif r < 88:
+        w.op(HASH, k)
+    elif r < 90:
+        w.op(FIT)
+    elif r < 91:
+        w.op(CLEAR)
+    elif r < 92:
+        w.op(RECREATE)
+    else:
+        w.op(GET)
+
+
+def build(rng):
+    hash_mode = rng.randrange(4)
+    w = Writer(ks_i=rng.randrange(8), vs_i=rng.randrange(8), hash_mode=hash_mode,
+               load_i=rng.randrange(8), univ_i=rng.randrange(1, 7 if hash_mode != 2 else 6),
+               drops=rng.randrange(2), equal=rng.randrange(2),
+               cap_byte=rng.choice([0, 0, 129, 140, 200]), seed=rng.randrange(256))
+    fill = rng.randrange(w.n // 2, w.n + 1)
+    for k in rng.sample(range(w.n), fill):
+        if rng.randrange(16) == 0:
+            w.op(ARM, 0, bytes([rng.randrange(12)]))
+        w.insert(rng, k)
+    for _ in range(rng.randrange(40, 160)):
+        mixed_op(w, rng)
+    for k in rng.sample(range(w.n), w.n // 2):
+        w.op(REMOVE_MODE[rng.randrange(4)], k)
+    w.op(ITERATE, 0, bytes([rng.randrange(256), rng.randrange(256)]))
+    return bytes(w.out)
+
+
+def main():
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
+    os.makedirs(out_dir, exist_ok=True)
+    rng = random.Random(0x5EED)
+    for i in range(40):
+        with open(os.path.join(out_dir, "seed-%02d" % i), "wb") as f:
+            f.write(build(rng))
+    # the degenerate inputs: nothing at all, and a header with no operation
+    with open(os.path.join(out_dir, "empty"), "wb"):
+        pass
+    with open(os.path.join(out_dir, "header-only"), "wb") as f:
+        f.write(bytes([0x3F, 0xFF, 0xFF, 0x01]))
+
+
+if __name__ == "__main__":
+    main()
