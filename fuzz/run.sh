@@ -30,10 +30,15 @@ for run in "fuzz_map:$first" "fuzz_map_portable:$(( total / 2 ))"; do
   [ "$seconds" -gt 0 ] || continue
   mkdir -p "$out/corpus-$target"
   echo "== fuzzing $target for $seconds s"
+  # libFuzzer reports every new input; its log goes to a file and only the
+  # final statistics (or, on a failure, the report) to the terminal.
+  log="$out/$target.log"
   if ! "$out/$target" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
-       -artifact_prefix="$out/$target-" "$out/corpus-$target" "$root/fuzz/corpus"; then
+       -artifact_prefix="$out/$target-" "$out/corpus-$target" "$root/fuzz/corpus" >"$log" 2>&1; then
+    tail -n 60 "$log" >&2
     echo "fuzz/run.sh: $target failed; its input is in $out/$target-*." >&2
     echo "Replay it with: $out/$target <input>; keep it as a test: cp <input> fuzz/corpus/" >&2
     exit 1
   fi
+  grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
 done
