@@ -12,9 +12,11 @@
  * one, so that a group of W bytes can be loaded at any position without wrapping.
  *
  * Slots come first and control bytes last so that growth can be a realloc of the
- * whole block (for large tables glibc moves the pages with mremap, copying
- * nothing) followed by a rehash in place: the old slots stay where they are and
- * only the small control array moves to the end of the grown block.
+ * whole block (tables of 2 MiB or more, with the default allocator, are
+ * mappings of their own that grow with mremap, copying nothing) followed by a
+ * rehash in place: the old slots stay where they are and only the small
+ * control array (and, for a custom hash, the kept hash bits) moves to the end
+ * of the grown block.
  */
 #define _GNU_SOURCE /* madvise, mremap, getrandom */
 
