@@ -335,9 +335,40 @@ static inline void set_ctrl(uint8_t *ctrl, size_t mask, size_t i, uint8_t v)
 
 #if defined(__GNUC__)
 #define HM_INLINE static inline __attribute__((always_inline))
+#define HM_NOINLINE __attribute__((noinline))
 #else
 #define HM_INLINE static inline
+#define HM_NOINLINE
 #endif
+
+/* memcpy for a value or a slot: the common sizes spelled out, so that they
+ * compile to a few moves instead of a call into libc for every entry. */
+HM_INLINE void copy_bytes(void *dst, const void *src, size_t n)
+{
+    switch (n) {
+    case 4:
+        memcpy(dst, src, 4);
+        break;
+    case 8:
+        memcpy(dst, src, 8);
+        break;
+    case 16:
+        memcpy(dst, src, 16);
+        break;
+    case 24:
+        memcpy(dst, src, 24);
+        break;
+    case 32:
+        memcpy(dst, src, 32);
+        break;
+    case 48:
+        memcpy(dst, src, 48);
+        break;
+    default:
+        memcpy(dst, src, n);
+        break;
+    }
+}
 
 /*
  * The key kind: a map with the default hash and equality and a key of 4, 8 or
@@ -374,10 +405,13 @@ HM_INLINE bool key_equal_k(const hm_t *m, const void *a, const void *b, size_t k
 #define NOT_FOUND SIZE_MAX
 
 /* Triangular probing over groups: offsets W, 3W, 6W, ... visit every group of
- * a power-of-two table once before repeating. */
-HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t kind)
+ * a power-of-two table once before repeating. With `ins` (a constant NULL
+ * compiles it away) a miss also reports where the key would go: the first
+ * EMPTY or DELETED slot on its probe sequence, which lies in a group the
+ * search has already loaded, since the search ends at a group with an EMPTY. */
+HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t kind, size_t *ins)
 {
-    size_t mask = m->mask, pos = hash & mask, stride = 0;
+    size_t mask = m->mask, pos = hash & mask, stride = 0, free_at = NOT_FOUND;
     uint8_t h2 = h2_of(hash);
 #if defined(__GNUC__)
     /* Most keys sit at or just after their home slot: fetching it now overlaps
@@ -392,31 +426,40 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t ki
             if (key_equal_k(m, key, slot_at(m, i), kind))
                 return i;
         }
-        if (group_match_empty(g))
+        if (ins && free_at == NOT_FOUND) {
+            bitmask f = group_match_empty_or_deleted(g);
+            if (f)
+                free_at = (pos + bitmask_lowest(f)) & mask;
+        }
+        if (group_match_empty(g)) {
+            if (ins)
+                *ins = free_at;
             return NOT_FOUND;
+        }
         stride += GROUP_WIDTH;
         pos = (pos + stride) & mask;
     }
 }
 
 /* Hashes key and finds its slot (NOT_FOUND when absent); *hash_out gets the
- * hash for an insertion that follows. One dispatch on the kind per call. */
-HM_INLINE size_t lookup(const hm_t *m, const void *key, uint64_t *hash_out)
+ * hash, and *ins (see find_k) the slot, for an insertion that follows. One
+ * dispatch on the kind per call. */
+HM_INLINE size_t lookup(const hm_t *m, const void *key, uint64_t *hash_out, size_t *ins)
 {
     uint64_t h;
     size_t i;
     switch (m->key_kind) {
     case 4:
-        i = find_k(m, key, h = hash_key_k(m, key, 4), 4);
+        i = find_k(m, key, h = hash_key_k(m, key, 4), 4, ins);
         break;
     case 8:
-        i = find_k(m, key, h = hash_key_k(m, key, 8), 8);
+        i = find_k(m, key, h = hash_key_k(m, key, 8), 8, ins);
         break;
     case 16:
-        i = find_k(m, key, h = hash_key_k(m, key, 16), 16);
+        i = find_k(m, key, h = hash_key_k(m, key, 16), 16, ins);
         break;
     default:
-        i = find_k(m, key, h = hash_key_k(m, key, 0), 0);
+        i = find_k(m, key, h = hash_key_k(m, key, 0), 0, ins);
         break;
     }
     *hash_out = h;
@@ -441,23 +484,37 @@ static size_t find(const hm_t *m, const void *key, uint64_t hash)
 {
     switch (m->key_kind) {
     case 4:
-        return find_k(m, key, hash, 4);
+        return find_k(m, key, hash, 4, NULL);
     case 8:
-        return find_k(m, key, hash, 8);
+        return find_k(m, key, hash, 8, NULL);
     case 16:
-        return find_k(m, key, hash, 16);
+        return find_k(m, key, hash, 16, NULL);
     default:
-        return find_k(m, key, hash, 0);
+        return find_k(m, key, hash, 0, NULL);
     }
 }
 
 /* The hash of the entry in slot i, good for placing it in a table with this
  * mask: from the kept bits when they suffice. */
-static inline uint64_t slot_hash(const hm_t *m, size_t i, size_t mask)
+HM_INLINE uint64_t slot_hash_k(const hm_t *m, size_t i, size_t mask, size_t kind)
 {
     if (m->hashes && mask <= PACKED_POS_MASK)
         return hash_unpack(m->hashes[i]);
-    return hash_key(m, slot_at(m, i));
+    return hash_key_k(m, slot_at(m, i), kind);
+}
+
+static uint64_t slot_hash(const hm_t *m, size_t i, size_t mask)
+{
+    switch (m->key_kind) {
+    case 4:
+        return slot_hash_k(m, i, mask, 4);
+    case 8:
+        return slot_hash_k(m, i, mask, 8);
+    case 16:
+        return slot_hash_k(m, i, mask, 16);
+    default:
+        return slot_hash_k(m, i, mask, 0);
+    }
 }
 
 /* The first EMPTY or DELETED slot on the key's probe sequence. */
@@ -610,16 +667,16 @@ static inline size_t probe_group(size_t mask, uint64_t hash, size_t i)
  * slot holds another pending entry the two are swapped and the newcomer is
  * placed in turn. Only slots below `limit` can be pending.
  */
-static void rehash_pending(hm_t *m, size_t limit)
+HM_INLINE void rehash_pending_k(hm_t *m, size_t limit, size_t kind)
 {
     uint8_t *ctrl = m->ctrl;
-    size_t mask = m->mask;
+    const size_t mask = m->mask, slot_size = m->slot_size;
     for (size_t i = 0; i < limit; i++) {
         if (ctrl[i] != CTRL_DELETED)
             continue;
         unsigned char *cur = slot_at(m, i);
         for (;;) {
-            uint64_t hash = slot_hash(m, i, mask);
+            uint64_t hash = slot_hash_k(m, i, mask, kind);
             size_t dst = find_insert_slot(ctrl, mask, hash);
             if (probe_group(mask, hash, i) == probe_group(mask, hash, dst)) {
                 set_ctrl(ctrl, mask, i, h2_of(hash));
@@ -630,14 +687,14 @@ static void rehash_pending(hm_t *m, size_t limit)
             unsigned char *to = slot_at(m, dst);
             if (prev == CTRL_EMPTY) {
                 set_ctrl(ctrl, mask, i, CTRL_EMPTY);
-                memcpy(to, cur, m->slot_size);
+                copy_bytes(to, cur, slot_size);
                 if (m->hashes)
                     m->hashes[dst] = m->hashes[i];
                 break;
             }
-            memcpy(m->scratch, to, m->slot_size);
-            memcpy(to, cur, m->slot_size);
-            memcpy(cur, m->scratch, m->slot_size);
+            copy_bytes(m->scratch, to, slot_size);
+            copy_bytes(to, cur, slot_size);
+            copy_bytes(cur, m->scratch, slot_size);
             if (m->hashes) {
                 uint32_t other = m->hashes[dst];
                 m->hashes[dst] = m->hashes[i];
@@ -647,6 +704,24 @@ static void rehash_pending(hm_t *m, size_t limit)
     }
     m->growth_left = m->cap - m->len;
     m->tombstones = 0;
+}
+
+static void rehash_pending(hm_t *m, size_t limit)
+{
+    switch (m->key_kind) {
+    case 4:
+        rehash_pending_k(m, limit, 4);
+        break;
+    case 8:
+        rehash_pending_k(m, limit, 8);
+        break;
+    case 16:
+        rehash_pending_k(m, limit, 16);
+        break;
+    default:
+        rehash_pending_k(m, limit, 0);
+        break;
+    }
 }
 
 /* Marks full slots pending and frees the rest, in [0, n). */
@@ -721,7 +796,7 @@ static int move_to_new(hm_t *m, size_t new_buckets)
             uint64_t hash = slot_hash(m, i, new_mask);
             size_t dst = find_insert_slot(ctrl, new_mask, hash);
             set_ctrl(ctrl, new_mask, dst, h2_of(hash));
-            memcpy(base + dst * m->slot_size, slot_at(m, i), m->slot_size);
+            copy_bytes(base + dst * m->slot_size, slot_at(m, i), m->slot_size);
             if (m->keep_hashes)
                 hashes[dst] = hash_pack(hash);
         }
@@ -891,7 +966,7 @@ void hm_free(hm_t *m)
 /* ---- changes ------------------------------------------------------------ */
 
 /* Claims slot i (EMPTY or DELETED) for a new key with the given hash. */
-static inline unsigned char *occupy(hm_t *m, size_t i, uint64_t hash, const void *key)
+static inline unsigned char *occupy(hm_t *m, size_t i, uint64_t hash, const void *key, size_t kind)
 {
     uint8_t prev = m->ctrl[i];
     m->growth_left -= prev == CTRL_EMPTY;
@@ -901,98 +976,77 @@ static inline unsigned char *occupy(hm_t *m, size_t i, uint64_t hash, const void
         m->hashes[i] = hash_pack(hash);
     m->len++;
     unsigned char *slot = slot_at(m, i);
-    memcpy(slot, key, m->key_size);
+    memcpy(slot, key, kind ? kind : m->key_size);
     return slot;
 }
 
-/* The slot for a new key, growing first when the table has no room: the one
- * path by which hm_insert and hm_entry add keys. */
-static inline int slot_for_new_key(hm_t *m, uint64_t hash, size_t *out)
+/* The slot for a new key, given where lookup() would put it (*slot), growing
+ * first when the table has no room: the one path by which hm_insert and
+ * hm_entry add keys. */
+static inline int slot_for_new_key(hm_t *m, uint64_t hash, size_t *slot)
 {
-    size_t i = find_insert_slot(m->ctrl, m->mask, hash);
+    size_t i = *slot;
     if (m->growth_left == 0 && m->ctrl[i] == CTRL_EMPTY) {
         int rc = reserve_rehash(m, 1);
         if (rc < 0)
             return rc;
         i = find_insert_slot(m->ctrl, m->mask, hash);
     }
-    *out = i;
+    *slot = i;
     return HM_OK;
-}
-
-int hm_insert(hm_t *m, const void *key, const void *value)
-{
-    if (!m || !key)
-        return HM_EINVAL;
-    const size_t value_size = m->value_size;
-    if (!value && value_size)
-        return HM_EINVAL;
-    uint64_t hash;
-    size_t i = lookup(m, key, &hash);
-    if (i != NOT_FOUND) {
-        unsigned char *v = slot_at(m, i) + m->value_offset;
-        if (m->value_drop)
-            m->value_drop(v, m->udata);
-        if (value_size)
-            memcpy(v, value, value_size);
-        if (m->key_drop)
-            m->key_drop((void *)key, m->udata);
-        return HM_REPLACED;
-    }
-    int rc = slot_for_new_key(m, hash, &i);
-    if (rc < 0)
-        return rc;
-    unsigned char *slot = occupy(m, i, hash, key);
-    if (value_size)
-        memcpy(slot + m->value_offset, value, value_size);
-    return HM_OK;
-}
-
-void *hm_entry(hm_t *m, const void *key, int *status)
-{
-    int st = HM_EINVAL;
-    void *result = NULL;
-    if (m && key) {
-        uint64_t hash;
-        size_t i = lookup(m, key, &hash);
-        if (i != NOT_FOUND) {
-            st = HM_REPLACED;
-            result = value_of(m, slot_at(m, i));
-        } else if ((st = slot_for_new_key(m, hash, &i)) == HM_OK) {
-            unsigned char *slot = occupy(m, i, hash, key);
-            memset(slot + m->value_offset, 0, m->value_size);
-            result = value_of(m, slot);
-        }
-    }
-    if (status)
-        *status = st;
-    return result;
 }
 
 /* Frees slot i. It may become EMPTY only if no lookup can ever have passed over
  * it: that is, if every group of W bytes holding it also holds an EMPTY slot.
  * Otherwise it becomes DELETED, a tombstone that lets probes go on. */
-static void erase_at(hm_t *m, size_t i)
+static inline void erase_at(hm_t *m, size_t i)
 {
     size_t before = (i - GROUP_WIDTH) & m->mask;
     bitmask empty_before = group_match_empty(group_load(m->ctrl + before));
     bitmask empty_after = group_match_empty(group_load(m->ctrl + i));
-    if (bitmask_leading(empty_before) + bitmask_trailing(empty_after) >= GROUP_WIDTH) {
-        set_ctrl(m->ctrl, m->mask, i, CTRL_DELETED);
-        m->tombstones++;
-    } else {
-        set_ctrl(m->ctrl, m->mask, i, CTRL_EMPTY);
-        m->growth_left++;
-    }
+    /* Without a branch: which of the two it is depends on the neighbours and
+     * would be mispredicted often. */
+    bool tombstone = bitmask_leading(empty_before) + bitmask_trailing(empty_after) >= GROUP_WIDTH;
+    set_ctrl(m->ctrl, m->mask, i, tombstone ? CTRL_DELETED : CTRL_EMPTY);
+    m->tombstones += tombstone;
+    m->growth_left += !tombstone;
     m->len--;
 }
 
-int hm_remove(hm_t *m, const void *key, void *key_out, void *value_out)
+/*
+ * The bodies of hm_insert, hm_remove and hm_get, arguments already checked,
+ * for one key kind. Each kind gets functions of its own (below) rather than a
+ * dispatch inside one: a lookup then runs in a small leaf function that saves
+ * no registers for the generic kind's calls to user callbacks.
+ */
+HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind)
 {
-    if (!m || !key)
-        return HM_EINVAL;
-    uint64_t hash;
-    size_t i = lookup(m, key, &hash);
+    uint64_t hash = hash_key_k(m, key, kind);
+    size_t ins = 0;
+    size_t i = find_k(m, key, hash, kind, &ins);
+    const size_t value_size = m->value_size;
+    if (i != NOT_FOUND) {
+        unsigned char *v = slot_at(m, i) + m->value_offset;
+        if (m->value_drop)
+            m->value_drop(v, m->udata);
+        if (value_size)
+            copy_bytes(v, value, value_size);
+        if (m->key_drop)
+            m->key_drop((void *)key, m->udata);
+        return HM_REPLACED;
+    }
+    int rc = slot_for_new_key(m, hash, &ins);
+    if (rc < 0)
+        return rc;
+    unsigned char *slot = occupy(m, ins, hash, key, kind);
+    if (value_size)
+        copy_bytes(slot + m->value_offset, value, value_size);
+    return HM_OK;
+}
+
+HM_INLINE int remove_k(hm_t *m, const void *key, void *key_out, void *value_out, size_t kind)
+{
+    size_t i = find_k(m, key, hash_key_k(m, key, kind), kind, NULL);
     if (i == NOT_FOUND)
         return 0;
     unsigned char *slot = slot_at(m, i);
@@ -1008,6 +1062,82 @@ int hm_remove(hm_t *m, const void *key, void *key_out, void *value_out)
     }
     erase_at(m, i);
     return 1;
+}
+
+HM_INLINE void *get_k(const hm_t *m, const void *key, size_t kind)
+{
+    size_t i = find_k(m, key, hash_key_k(m, key, kind), kind, NULL);
+    return i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
+}
+
+#define HM_KIND_FUNCTIONS(K)                                                                    \
+    static HM_NOINLINE int insert_##K(hm_t *m, const void *key, const void *value)              \
+    {                                                                                           \
+        return insert_k(m, key, value, K);                                                      \
+    }                                                                                           \
+    static HM_NOINLINE int remove_##K(hm_t *m, const void *key, void *key_out, void *value_out) \
+    {                                                                                           \
+        return remove_k(m, key, key_out, value_out, K);                                         \
+    }                                                                                           \
+    static HM_NOINLINE void *get_##K(const hm_t *m, const void *key) { return get_k(m, key, K); }
+
+HM_KIND_FUNCTIONS(0)
+HM_KIND_FUNCTIONS(4)
+HM_KIND_FUNCTIONS(8)
+HM_KIND_FUNCTIONS(16)
+
+int hm_insert(hm_t *m, const void *key, const void *value)
+{
+    if (!m || !key || (!value && m->value_size))
+        return HM_EINVAL;
+    switch (m->key_kind) {
+    case 4:
+        return insert_4(m, key, value);
+    case 8:
+        return insert_8(m, key, value);
+    case 16:
+        return insert_16(m, key, value);
+    default:
+        return insert_0(m, key, value);
+    }
+}
+
+void *hm_entry(hm_t *m, const void *key, int *status)
+{
+    int st = HM_EINVAL;
+    void *result = NULL;
+    if (m && key) {
+        uint64_t hash;
+        size_t ins = 0;
+        size_t i = lookup(m, key, &hash, &ins);
+        if (i != NOT_FOUND) {
+            st = HM_REPLACED;
+            result = value_of(m, slot_at(m, i));
+        } else if ((st = slot_for_new_key(m, hash, &ins)) == HM_OK) {
+            unsigned char *slot = occupy(m, ins, hash, key, 0);
+            memset(slot + m->value_offset, 0, m->value_size);
+            result = value_of(m, slot);
+        }
+    }
+    if (status)
+        *status = st;
+    return result;
+}
+
+int hm_remove(hm_t *m, const void *key, void *key_out, void *value_out)
+{
+    if (!m || !key)
+        return HM_EINVAL;
+    switch (m->key_kind) {
+    case 4:
+        return remove_4(m, key, key_out, value_out);
+    case 8:
+        return remove_8(m, key, key_out, value_out);
+    case 16:
+        return remove_16(m, key, key_out, value_out);
+    default:
+        return remove_0(m, key, key_out, value_out);
+    }
 }
 
 int hm_resize(hm_t *m, size_t capacity)
@@ -1068,9 +1198,16 @@ void *hm_get(const hm_t *m, const void *key)
 {
     if (!m || !key)
         return NULL;
-    uint64_t hash;
-    size_t i = lookup(m, key, &hash);
-    return i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
+    switch (m->key_kind) {
+    case 4:
+        return get_4(m, key);
+    case 8:
+        return get_8(m, key);
+    case 16:
+        return get_16(m, key);
+    default:
+        return get_0(m, key);
+    }
 }
 
 bool hm_contains(const hm_t *m, const void *key)
@@ -1146,26 +1283,36 @@ size_t hm_iter_many(const hm_t *m, size_t *cursor, const void **keys, void **val
 {
     if (!m || !cursor)
         return 0;
+    const size_t buckets = m->buckets, slot_size = m->slot_size;
+    /* 0 for a set: a value always starts after its key. */
+    const size_t value_offset = m->value_size ? m->value_offset : 0;
+    unsigned char *const slots = m->slots;
     size_t n = 0;
-    for (size_t pos = *cursor; pos < m->buckets; pos += GROUP_WIDTH) {
+    for (size_t pos = *cursor; pos < buckets; pos += GROUP_WIDTH) {
         bitmask full = group_match_full(group_load(m->ctrl + pos));
+        unsigned char *group_slots = slots + pos * slot_size;
         for (; full; full = bitmask_next(full)) {
-            size_t i = pos + bitmask_lowest(full);
-            if (i >= m->buckets) /* a mirror byte: the table ends here */
+            size_t j = bitmask_lowest(full);
+            if (pos + j >= buckets) /* a mirror byte: the table ends here */
                 break;
             if (n == max) {
-                *cursor = i;
+                *cursor = pos + j;
                 return n;
             }
-            unsigned char *slot = slot_at(m, i);
+            unsigned char *slot = group_slots + j * slot_size;
+#if defined(__GNUC__)
+            /* The caller reads the entries once the batch is back: ask for
+             * them now, so that its reads overlap with this scan. */
+            __builtin_prefetch(slot + value_offset);
+#endif
             if (keys)
                 keys[n] = slot;
             if (values)
-                values[n] = m->value_size ? slot + m->value_offset : NULL;
+                values[n] = value_offset ? slot + value_offset : NULL;
             n++;
         }
     }
-    *cursor = m->buckets;
+    *cursor = buckets;
     return n;
 }
 
