@@ -1279,6 +1279,21 @@ bool hm_iter_next(const hm_t *m, size_t *cursor, const void **key, void **value)
     return false;
 }
 
+/* Hands slot back through hm_iter_many's arrays as entry n. */
+HM_INLINE void iter_emit(unsigned char *slot, size_t value_offset, const void **keys,
+                         void **values, size_t n)
+{
+#if defined(__GNUC__)
+    /* The caller reads the entries once the batch is back: ask for them
+     * now, so that its reads overlap with this scan. */
+    __builtin_prefetch(slot + value_offset);
+#endif
+    if (keys)
+        keys[n] = slot;
+    if (values)
+        values[n] = value_offset ? slot + value_offset : NULL;
+}
+
 size_t hm_iter_many(const hm_t *m, size_t *cursor, const void **keys, void **values, size_t max)
 {
     if (!m || !cursor)
@@ -1291,7 +1306,14 @@ size_t hm_iter_many(const hm_t *m, size_t *cursor, const void **keys, void **val
     for (size_t pos = *cursor; pos < buckets; pos += GROUP_WIDTH) {
         bitmask full = group_match_full(group_load(m->ctrl + pos));
         unsigned char *group_slots = slots + pos * slot_size;
-        for (; full; full = bitmask_next(full)) {
+        if (max - n >= GROUP_WIDTH && buckets - pos >= GROUP_WIDTH) {
+            /* Room for the whole group, and no mirror byte in it. */
+            for (; full; full = bitmask_next(full), n++)
+                iter_emit(group_slots + bitmask_lowest(full) * slot_size, value_offset, keys,
+                          values, n);
+            continue;
+        }
+        for (; full; full = bitmask_next(full), n++) {
             size_t j = bitmask_lowest(full);
             if (pos + j >= buckets) /* a mirror byte: the table ends here */
                 break;
@@ -1299,17 +1321,7 @@ size_t hm_iter_many(const hm_t *m, size_t *cursor, const void **keys, void **val
                 *cursor = pos + j;
                 return n;
             }
-            unsigned char *slot = group_slots + j * slot_size;
-#if defined(__GNUC__)
-            /* The caller reads the entries once the batch is back: ask for
-             * them now, so that its reads overlap with this scan. */
-            __builtin_prefetch(slot + value_offset);
-#endif
-            if (keys)
-                keys[n] = slot;
-            if (values)
-                values[n] = value_offset ? slot + value_offset : NULL;
-            n++;
+            iter_emit(group_slots + j * slot_size, value_offset, keys, values, n);
         }
     }
     *cursor = buckets;
