@@ -50,6 +50,7 @@ check_json() {
         for (k = 1; k <= np; k++) {
             want["libhashmap", w, n, p[k]] = 1
             if (FLOOR) want["floor", w, n, p[k]] = 1
+            if (FLOOR && p[k] !~ /^(get_many|iterate|free)$/) want["floor-serial", w, n, p[k]] = 1
         }
     }
     BEGIN {
@@ -64,7 +65,7 @@ check_json() {
         }
     }
     {
-        if ($0 !~ /^\{"map":"[a-z]+","workload":"[a-z0-9]+","items":[0-9]+,"phase":"[a-z_]+",.*\}$/)
+        if ($0 !~ /^\{"map":"[a-z-]+","workload":"[a-z0-9]+","items":[0-9]+,"phase":"[a-z_]+",.*\}$/)
             fail("not a JSON line of the expected shape: " $0)
         map = field("map"); w = field("workload"); n = num("items"); ph = field("phase")
         if (ph == "resize") {

@@ -170,7 +170,7 @@ done
 # medians to summary.tsv, the sweep's medians to sweep-<map>.dat and the
 # markdown tables to stdout. Columns: the maps in $order, then any other.
 summarize() {
-    awk -v order="$map_names floor" -v dir="$out" '
+    awk -v order="$map_names floor floor-serial" -v dir="$out" '
     function str(key) {
         if (!match($0, "\"" key "\":\"[^\"]*\""))
             return ""
@@ -326,7 +326,9 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -
     echo "  the run, the largest over its phases; it includes the process itself (libc, and"
     echo "  libstdc++ or GLib for the C++ and GLib peers: a few MiB), so compare it at large N."
     echo "  floor: SipHash-1-3 of the same keys plus one random cache-line read per key in a"
-    echo "  buffer of the table's size (hm_bench): no table in memory can beat it."
+    echo "  buffer of the table's size, keys hashed 32 at a time before their reads (hm_bench):"
+    echo "  no table in memory can beat it. floor-serial: the same one key at a time (hash,"
+    echo "  read, next key), the way one-key calls such as get and insert are made."
     echo
     cat "$out/tables.md"
 } >"$out/results.md"

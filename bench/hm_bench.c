@@ -9,7 +9,7 @@
  * Output: JSON lines on stdout, one object per line, every value a string or a
  * number; the keys always come in the order shown.
  *
- *  A phase, for map "libhashmap" and for map "floor":
+ *  A phase, for map "libhashmap", "floor" and "floor-serial":
  *    {"map":"libhashmap","workload":"flat","items":1000000,"phase":"insert",
  *     "ns_per_op":31.200,"peak_rss_bytes":123456789}
  *    workload: "seed", "flat", "u64", or "sweep" (flat's phases at each N of
@@ -64,6 +64,12 @@
  * "iterate" and "free", which hash nothing, it is one sequential pass over
  * that buffer, per entry. A miss ("get_miss") may need only a table's control
  * bytes, a fraction of the table, and can come closer to its floor.
+ *
+ * "floor-serial" is the same floor one key at a time (hash a key, read its
+ * line, then the next key), as a caller of a one-key function such as hm_get
+ * or hm_insert makes the calls; only the processor's own look-ahead overlaps
+ * the reads. It is measured for the phases that go one key at a time (not
+ * get_many, iterate or free).
  *
  * --text prints to stderr, for every resize, the seed experiment's block
  *   Resize Stats:
@@ -436,6 +442,8 @@ struct block {
     unsigned runs;
     bool floor;
     struct series lib[MAX_PHASES], flr[MAX_PHASES];
+    struct series serial[MAX_PHASES]; /* the floor one key at a time */
+    bool has_serial[MAX_PHASES];
     size_t nresizes;
     struct resize_rec resizes[MAX_RESIZES]; /* run 0's, peaks the largest of all runs */
     double resize_ns[MAX_RESIZES][MAX_REPEAT];
@@ -597,9 +605,13 @@ static void print_block(const struct block *b, const struct options *o)
                r->entry_size, r->new_bytes, r->len, median(b->resize_ns[k], b->runs), r->peak,
                r->rss, g_hwm_reset_ok ? "resize" : "process");
     }
-    if (b->floor)
+    if (b->floor) {
         for (size_t p = 0; p < b->nphases; p++)
             print_phase("floor", b, p, &b->flr[p]);
+        for (size_t p = 0; p < b->nphases; p++)
+            if (b->has_serial[p])
+                print_phase("floor-serial", b, p, &b->serial[p]);
+    }
     fflush(stdout);
 
     if (!o->text)
@@ -1017,6 +1029,17 @@ static void floor_fixed(struct block *b, const struct fixed_kind *k, unsigned r,
             }
         }
         record_since(&b->flr[p], r, t, ops);
+        if (p == P_GET_MANY || p == P_ITERATE)
+            continue;
+        /* The same keys one at a time, as a caller of a one-key call makes
+         * them: hash, read, next key. */
+        t = phase_clock();
+        for (size_t j = 0; j < ops; j++) {
+            make_key(k, key_index(p, j, n), key);
+            acc += probe(&pb, hm_siphash13(key, ks, seed));
+        }
+        record_since(&b->serial[p], r, t, ops);
+        b->has_serial[p] = true;
     }
     g_sink += acc;
     free(mem);
@@ -1204,6 +1227,12 @@ static void floor_seed(struct block *b, unsigned r, struct table_shape shape)
             acc += probe(&pb, hashes[q]);
     }
     record_since(&b->flr[S_INSERT], r, t, n);
+
+    t = phase_clock();
+    for (size_t i = 0; i < n; i++)
+        acc += probe(&pb, str_sip(seed, kbuf, format_key(kbuf, i)));
+    record_since(&b->serial[S_INSERT], r, t, n);
+    b->has_serial[S_INSERT] = true;
 
     t = phase_clock();
     acc += scan(&pb);
