@@ -50,6 +50,11 @@ enum { CTRL_EMPTY = 0xFF, CTRL_DELETED = 0x80 };
 
 #define DEFAULT_MAX_LOAD 0.875
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
+/* Tables from this size on ask for transparent huge pages (see is_mapped). */
+#ifndef HM_HUGE_PAGE_MIN_MIB
+#define HM_HUGE_PAGE_MIN_MIB 16
+#endif
+#define HUGE_PAGE_MIN_TABLE ((size_t)HM_HUGE_PAGE_MIN_MIB << 20)
 
 #if defined(__linux__) && defined(MREMAP_MAYMOVE)
 #define HM_MAP_TABLES 1
@@ -533,12 +538,16 @@ static inline size_t find_insert_slot(const uint8_t *ctrl, size_t mask, uint64_t
 /* ---- memory ------------------------------------------------------------- */
 
 /* With the default allocator, a table of 2 MiB or more is a mapping of its own,
- * a whole number of huge pages long and madvised for transparent huge pages:
- * on this machine class a fault on fresh anonymous memory costs far more per
- * 4 KiB page than per 2 MiB one, and THP is given only to madvised memory. A
- * length in whole huge pages also lets the kernel put the mapping, and each
- * mremap of it, on a 2 MiB boundary, so growth moves huge pages without
- * splitting them. A user's allocator decides about its own memory. */
+ * a whole number of huge pages long, so that it grows with mremap and the
+ * kernel puts it, and each mremap of it, on a 2 MiB boundary: growth then
+ * moves huge pages without splitting them. From HUGE_PAGE_MIN_TABLE on it is
+ * also madvised for transparent huge pages (THP is given only to madvised
+ * memory here), which spares lookups most TLB misses. Not below: a smaller
+ * table's pages fit the TLB anyway, and a huge page costs more to fault in
+ * than its 512 small pages where the hypervisor takes freed 2 MiB blocks
+ * back (free page reporting, as on this machine class): 8.9 us per 4 KiB for
+ * a fresh huge page against 2.1 us for recycled small ones, measured here
+ * (docs/design.md). A user's allocator decides about its own memory. */
 static bool is_mapped(const hm_t *m, size_t bytes)
 {
     return HM_MAP_TABLES && m->default_alloc && bytes >= HUGE_PAGE_BYTES;
@@ -550,15 +559,24 @@ static size_t mapped_length(size_t bytes)
     return (bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
 }
 
+static void advise_huge(void *p, size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    if (bytes >= HUGE_PAGE_MIN_TABLE)
+        (void)madvise(p, mapped_length(bytes), MADV_HUGEPAGE); /* advice only */
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
 static void *map_table(size_t bytes)
 {
     void *p = mmap(NULL, mapped_length(bytes), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
-#ifdef MADV_HUGEPAGE
-    (void)madvise(p, mapped_length(bytes), MADV_HUGEPAGE); /* advice only */
-#endif
+    advise_huge(p, bytes);
     return p;
 }
 #endif
@@ -591,7 +609,11 @@ static void *table_grow(const hm_t *m, void *p, size_t old_bytes, size_t new_byt
     if (is_mapped(m, new_bytes)) {
         if (is_mapped(m, old_bytes)) {
             void *q = mremap(p, mapped_length(old_bytes), mapped_length(new_bytes), MREMAP_MAYMOVE);
-            return q == MAP_FAILED ? NULL : q;
+            if (q == MAP_FAILED)
+                return NULL;
+            if (old_bytes < HUGE_PAGE_MIN_TABLE) /* the advice stays with a mapping */
+                advise_huge(q, new_bytes);
+            return q;
         }
         void *q = map_table(new_bytes);
         if (q) {
