@@ -1051,7 +1051,7 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind)
         unsigned char *v = slot_at(m, i) + m->value_offset;
         if (m->value_drop)
             m->value_drop(v, m->udata);
-        if (value_size)
+        if (value_size && value) /* hm_insert checked; said again for the analyser */
             copy_bytes(v, value, value_size);
         if (m->key_drop)
             m->key_drop((void *)key, m->udata);
@@ -1061,7 +1061,7 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind)
     if (rc < 0)
         return rc;
     unsigned char *slot = occupy(m, ins, hash, key, kind);
-    if (value_size)
+    if (value_size && value)
         copy_bytes(slot + m->value_offset, value, value_size);
     return HM_OK;
 }
