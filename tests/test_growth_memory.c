@@ -88,10 +88,42 @@ static void test_hm_insert_growth_peak_is_new_table(void **state)
     hm_free(m);
 }
 
+/* A table that becomes a mapping of its own (2 MiB), grows by mremap and is
+ * madvised for huge pages on the way (16 MiB) keeps every entry. Unlike the
+ * test above this one runs under the sanitizers too. */
+static void test_hm_insert_mapped_growth_keeps_entries(void **state)
+{
+    (void)state;
+    const uint64_t n = 400000; /* 2^19 buckets of 49 bytes: 24.5 MiB */
+    hm_config c = {.key_size = 16, .value_size = 32};
+    hm_t *m = hm_new(&c);
+    assert_non_null(m);
+    uint64_t key[2], value[4] = {0};
+    for (uint64_t i = 0; i < n; i++) {
+        key[0] = i * 0x9e3779b97f4a7c15u;
+        key[1] = i;
+        value[0] = i;
+        value[3] = ~i;
+        assert_int_equal(hm_insert(m, key, value), HM_OK);
+    }
+    assert_true(hm_buckets(m) * 49 > (size_t)16 << 20);
+    assert_int_equal(hm_len(m), n);
+    for (uint64_t i = 0; i < n; i++) {
+        key[0] = i * 0x9e3779b97f4a7c15u;
+        key[1] = i;
+        const uint64_t *v = hm_get(m, key);
+        assert_non_null(v);
+        assert_int_equal(v[0], i);
+        assert_int_equal(v[3], ~i);
+    }
+    hm_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hm_insert_growth_peak_is_new_table),
+        cmocka_unit_test(test_hm_insert_mapped_growth_keeps_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
