@@ -327,8 +327,8 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -
     echo "  libstdc++ or GLib for the C++ and GLib peers: a few MiB), so compare it at large N."
     echo "  floor: SipHash-1-3 of the same keys plus one random cache-line read per key in a"
     echo "  buffer of the table's size, keys hashed 32 at a time before their reads (hm_bench):"
-    echo "  no table in memory can beat it. floor-serial: the same one key at a time (hash,"
-    echo "  read, next key), the way one-key calls such as get and insert are made."
+    echo "  no lookup that reads a slot can beat it. floor-serial: the same one key at a time"
+    echo "  (hash, read, next key), the way one-key calls such as get and insert are made."
     echo
     cat "$out/tables.md"
 } >"$out/results.md"
