@@ -416,7 +416,7 @@ HM_INLINE bool key_equal_k(const hm_t *m, const void *a, const void *b, size_t k
  * compiles it away) a miss also reports where the key would go: the first
  * EMPTY or DELETED slot on its probe sequence, which lies in a group the
  * search has already loaded, since the search ends at a group with an EMPTY. */
-HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t kind, size_t *ins)
+HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *ins, size_t kind)
 {
     size_t mask = m->mask, pos = hash & mask, stride = 0, free_at = NOT_FOUND;
     uint8_t h2 = h2_of(hash);
@@ -448,57 +448,42 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t ki
     }
 }
 
-/* Hashes key and finds its slot (NOT_FOUND when absent); *hash_out gets the
- * hash, and *ins (see find_k) the slot, for an insertion that follows. One
- * dispatch on the kind per call. */
-HM_INLINE size_t lookup(const hm_t *m, const void *key, uint64_t *hash_out, size_t *ins)
-{
-    uint64_t h;
-    size_t i;
-    switch (m->key_kind) {
-    case 4:
-        i = find_k(m, key, h = hash_key_k(m, key, 4), 4, ins);
-        break;
-    case 8:
-        i = find_k(m, key, h = hash_key_k(m, key, 8), 8, ins);
-        break;
-    case 16:
-        i = find_k(m, key, h = hash_key_k(m, key, 16), 16, ins);
-        break;
-    default:
-        i = find_k(m, key, h = hash_key_k(m, key, 0), 0, ins);
-        break;
+/*
+ * Returns F(args..., K), K the map's key kind: a constant in each branch, so
+ * that every kind gets its own copy of the inline function F. The dispatch
+ * for callers that are not themselves instantiated per kind.
+ */
+#define BY_KIND(m, F, ...)             \
+    switch ((m)->key_kind) {           \
+    case 4:                            \
+        return F(__VA_ARGS__, 4);      \
+    case 8:                            \
+        return F(__VA_ARGS__, 8);      \
+    case 16:                           \
+        return F(__VA_ARGS__, 16);     \
+    default:                           \
+        return F(__VA_ARGS__, 0);      \
     }
-    *hash_out = h;
-    return i;
+
+/* Hashes key and finds its slot (NOT_FOUND when absent); *hash_out gets the
+ * hash, and *ins (see find_k) the slot, for an insertion that follows. */
+HM_INLINE size_t lookup_k(const hm_t *m, const void *key, uint64_t *hash_out, size_t *ins,
+                          size_t kind)
+{
+    *hash_out = hash_key_k(m, key, kind);
+    return find_k(m, key, *hash_out, ins, kind);
 }
 
-static uint64_t hash_key(const hm_t *m, const void *key)
+static size_t lookup(const hm_t *m, const void *key, uint64_t *hash_out, size_t *ins)
 {
-    switch (m->key_kind) {
-    case 4:
-        return hash_key_k(m, key, 4);
-    case 8:
-        return hash_key_k(m, key, 8);
-    case 16:
-        return hash_key_k(m, key, 16);
-    default:
-        return hash_key_k(m, key, 0);
-    }
+    BY_KIND(m, lookup_k, m, key, hash_out, ins)
 }
+
+static uint64_t hash_key(const hm_t *m, const void *key) { BY_KIND(m, hash_key_k, m, key) }
 
 static size_t find(const hm_t *m, const void *key, uint64_t hash)
 {
-    switch (m->key_kind) {
-    case 4:
-        return find_k(m, key, hash, 4, NULL);
-    case 8:
-        return find_k(m, key, hash, 8, NULL);
-    case 16:
-        return find_k(m, key, hash, 16, NULL);
-    default:
-        return find_k(m, key, hash, 0, NULL);
-    }
+    BY_KIND(m, find_k, m, key, hash, NULL)
 }
 
 /* The hash of the entry in slot i, good for placing it in a table with this
@@ -512,16 +497,7 @@ HM_INLINE uint64_t slot_hash_k(const hm_t *m, size_t i, size_t mask, size_t kind
 
 static uint64_t slot_hash(const hm_t *m, size_t i, size_t mask)
 {
-    switch (m->key_kind) {
-    case 4:
-        return slot_hash_k(m, i, mask, 4);
-    case 8:
-        return slot_hash_k(m, i, mask, 8);
-    case 16:
-        return slot_hash_k(m, i, mask, 16);
-    default:
-        return slot_hash_k(m, i, mask, 0);
-    }
+    BY_KIND(m, slot_hash_k, m, i, mask)
 }
 
 /* The first EMPTY or DELETED slot on the key's probe sequence. */
@@ -1045,9 +1021,9 @@ static inline void erase_at(hm_t *m, size_t i)
  */
 HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind)
 {
-    uint64_t hash = hash_key_k(m, key, kind);
+    uint64_t hash;
     size_t ins = 0;
-    size_t i = find_k(m, key, hash, kind, &ins);
+    size_t i = lookup_k(m, key, &hash, &ins, kind);
     const size_t value_size = m->value_size;
     if (i != NOT_FOUND) {
         unsigned char *v = slot_at(m, i) + m->value_offset;
@@ -1070,7 +1046,7 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind)
 
 HM_INLINE int remove_k(hm_t *m, const void *key, void *key_out, void *value_out, size_t kind)
 {
-    size_t i = find_k(m, key, hash_key_k(m, key, kind), kind, NULL);
+    size_t i = find_k(m, key, hash_key_k(m, key, kind), NULL, kind);
     if (i == NOT_FOUND)
         return 0;
     unsigned char *slot = slot_at(m, i);
@@ -1090,7 +1066,7 @@ HM_INLINE int remove_k(hm_t *m, const void *key, void *key_out, void *value_out,
 
 HM_INLINE void *get_k(const hm_t *m, const void *key, size_t kind)
 {
-    size_t i = find_k(m, key, hash_key_k(m, key, kind), kind, NULL);
+    size_t i = find_k(m, key, hash_key_k(m, key, kind), NULL, kind);
     return i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
 }
 
