@@ -266,7 +266,7 @@ static size_t cap_of(size_t buckets, double max_load)
 {
     if (buckets == 0)
         return 0;
-    size_t c = (size_t)floor((double)buckets * max_load);
+    size_t c = (size_t)((double)buckets * max_load); /* rounds down: both are >= 0 */
     return c > buckets - 1 ? buckets - 1 : c;
 }
 
