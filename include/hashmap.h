@@ -222,10 +222,14 @@ HM_API bool hm_iter_next(const hm_t *map, size_t *cursor, const void **key, void
  *
  * keys[i] and values[i] (either array may be NULL) receive pointers to the
  * i-th entry returned; for a set values[i] is NULL. Cheaper per entry than
- * hm_iter_next(): one call fills a batch. The same rules hold: the entries
- * returned may be removed, any insertion ends the iteration's guarantees.
- * @return how many entries were returned; 0 when done or on a NULL map or
- * cursor.
+ * hm_iter_next(): one call fills a batch. A batch may stop short of @p max
+ * before the end (the call works eight slots at a time), so loop until it
+ * returns 0; with max of 64 or more the call costs little per entry. Array
+ * elements past the count returned may be overwritten. The same rules hold:
+ * the entries returned may be removed, any insertion ends the iteration's
+ * guarantees.
+ * @return how many entries were returned, 1 to @p max while any remain; 0
+ * when done or on a NULL map or cursor.
  */
 HM_API size_t hm_iter_many(const hm_t *map, size_t *cursor, const void **keys, void **values,
                            size_t max);

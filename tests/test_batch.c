@@ -89,17 +89,22 @@ static void test_hm_get_many_null_args(void **state)
     hm_free(m);
 }
 
-/* hm_iter_many with every batch size returns what hm_iter_next returns, in
- * the same order, and the two can be mixed on one cursor. */
-static void test_hm_iter_many_equals_hm_iter_next(void **state)
+/* hm_iter_many on a map of value_size-byte values (0: a set), with every
+ * batch size through 40 and each of its output arrays left out in turn,
+ * returns what hm_iter_next returns, in the same order, and the two can be
+ * mixed on one cursor. Entries past the count it returns are not looked at:
+ * a batch may stop short of max before the end. */
+static void check_iter_many(size_t value_size)
 {
-    (void)state;
-    const size_t counts[] = {0, 1, 7, 16, 17, 1000};
+    enum { MAX_BATCH = 40 };
+    const size_t counts[] = {0, 1, 7, 16, 17, 1000, 5000};
     for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
         size_t n = counts[c];
-        hm_t *m = even_map(8, 8, n);
+        hm_t *m = even_map(8, value_size, n);
         const void **order = calloc(n + 1, sizeof *order);
         void **vorder = calloc(n + 1, sizeof *vorder);
+        assert_non_null(order);
+        assert_non_null(vorder);
         size_t cursor = 0, len = 0;
         const void *k;
         void *v;
@@ -108,31 +113,51 @@ static void test_hm_iter_many_equals_hm_iter_next(void **state)
             vorder[len++] = v;
         }
         assert_int_equal(len, n);
-        for (size_t batch = 1; batch <= 20; batch++) {
-            const void *keys[20];
-            void *values[20];
-            size_t seen = 0, got;
-            cursor = 0;
-            while ((got = hm_iter_many(m, &cursor, keys, values, batch)) > 0) {
-                assert_true(got <= batch);
-                for (size_t i = 0; i < got; i++) {
-                    assert_ptr_equal(keys[i], order[seen + i]);
-                    assert_ptr_equal(values[i], vorder[seen + i]);
+        for (size_t batch = 1; batch <= MAX_BATCH; batch++) {
+            for (int arrays = 0; arrays < 3; arrays++) {
+                const void *keys[MAX_BATCH];
+                void *values[MAX_BATCH];
+                const void **kp = arrays == 1 ? NULL : keys;
+                void **vp = arrays == 2 ? NULL : values;
+                size_t seen = 0, got;
+                cursor = 0;
+                while ((got = hm_iter_many(m, &cursor, kp, vp, batch)) > 0) {
+                    assert_true(got <= batch);
+                    assert_true(seen + got <= n);
+                    for (size_t i = 0; i < got; i++) {
+                        if (kp)
+                            assert_ptr_equal(keys[i], order[seen + i]);
+                        if (vp)
+                            assert_ptr_equal(values[i], vorder[seen + i]);
+                    }
+                    seen += got;
+                    /* Mixed: one step of hm_iter_next on the same cursor. */
+                    if (hm_iter_next(m, &cursor, &k, &v)) {
+                        assert_ptr_equal(k, order[seen]);
+                        seen++;
+                    }
                 }
-                seen += got;
-                /* Mixed: one step of hm_iter_next on the same cursor. */
-                if (hm_iter_next(m, &cursor, &k, &v)) {
-                    assert_ptr_equal(k, order[seen]);
-                    seen++;
-                }
+                assert_int_equal(seen, n);
+                assert_int_equal(hm_iter_many(m, &cursor, kp, vp, batch), 0);
             }
-            assert_int_equal(seen, n);
-            assert_int_equal(hm_iter_many(m, &cursor, keys, values, batch), 0);
         }
         free(order);
         free(vorder);
         hm_free(m);
     }
+}
+
+static void test_hm_iter_many_equals_hm_iter_next(void **state)
+{
+    (void)state;
+    check_iter_many(8);
+    check_iter_many(24);
+}
+
+static void test_hm_iter_many_set_equals_hm_iter_next(void **state)
+{
+    (void)state;
+    check_iter_many(0);
 }
 
 static void test_hm_iter_many_remove_returned(void **state)
@@ -158,11 +183,14 @@ static void test_hm_iter_many_set_values_null(void **state)
 {
     (void)state;
     hm_t *m = even_map(4, 0, 50);
-    size_t cursor = 0;
+    size_t cursor = 0, got, seen = 0;
     void *values[64];
-    assert_int_equal(hm_iter_many(m, &cursor, NULL, values, 64), 50);
-    for (size_t i = 0; i < 50; i++)
-        assert_null(values[i]);
+    while ((got = hm_iter_many(m, &cursor, NULL, values, 64)) > 0) {
+        for (size_t i = 0; i < got; i++)
+            assert_null(values[i]);
+        seen += got;
+    }
+    assert_int_equal(seen, 50);
     hm_free(m);
 }
 
@@ -175,7 +203,10 @@ static void test_hm_iter_many_null_and_zero(void **state)
     assert_int_equal(hm_iter_many(NULL, &cursor, keys, NULL, 8), 0);
     assert_int_equal(hm_iter_many(m, NULL, keys, NULL, 8), 0);
     assert_int_equal(hm_iter_many(m, &cursor, keys, NULL, 0), 0);
-    assert_int_equal(hm_iter_many(m, &cursor, keys, NULL, 8), 5);
+    size_t got, seen = 0;
+    while ((got = hm_iter_many(m, &cursor, keys, NULL, 8)) > 0)
+        seen += got;
+    assert_int_equal(seen, 5);
     hm_free(m);
     hm_t *empty = even_map(8, 8, 0);
     cursor = 0;
@@ -189,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_hm_get_many_equals_hm_get),
         cmocka_unit_test(test_hm_get_many_null_args),
         cmocka_unit_test(test_hm_iter_many_equals_hm_iter_next),
+        cmocka_unit_test(test_hm_iter_many_set_equals_hm_iter_next),
         cmocka_unit_test(test_hm_iter_many_remove_returned),
         cmocka_unit_test(test_hm_iter_many_set_values_null),
         cmocka_unit_test(test_hm_iter_many_null_and_zero),
