@@ -707,11 +707,13 @@ static void op_iterate(run *r, reader *in)
     iter_rule rule = {.mod = a % 5, .by_table_pointer = a & 0x10, .out_mode = (a >> 5) & 3};
     rule.rem = rule.mod ? b % rule.mod : 0;
     unsigned style = (b >> 4) & 3;   /* 0: one at a time, 1: batches, 2-3: mixed */
-    size_t batch = 1 + (b >> 6) * 5; /* 1, 6, 11 or 16 */
+    /* one at a time, under eight (the call's step), two steps, and many */
+    static const size_t batches[4] = {1, 6, 16, 40};
+    size_t batch = batches[b >> 6];
     memset(r->seen, 0, r->n);
     size_t cursor = 0, count = 0, len = r->len;
-    const void *keys[16];
-    void *values[16];
+    const void *keys[40];
+    void *values[40];
     for (size_t step = 0;; step++) {
         bool many = style == 1 || (style >= 2 && step % 2 == 1);
         size_t got;

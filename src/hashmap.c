@@ -1322,15 +1322,48 @@ static inline unsigned group_full_bits(group g)
 #endif
 }
 
+/* Pointers are 64-bit lanes of an SSE2 register: eight come from four
+ * multiplies (of 32-bit halves, hence the bound on the slot size). */
+#if HM_SSE2 && UINTPTR_MAX == UINT64_MAX
+#define ITER_SIMD 1
+#define ITER_SIMD_MAX_SLOT UINT32_MAX
+#else
+#define ITER_SIMD 0
+#endif
+
 /* Writes out[0..8): first the slots among the eight at base (one slot_size
  * apart) that the bits of full name, then filler past them. No branch per
  * entry: the loop that tests each bit and stops after the last one
  * mispredicts once a group, and at 16-byte slots that stall was a third of
  * the scan. out is an array of void * or of const void *, which share one
  * representation; memcpy stores to either. */
-HM_INLINE void iter_emit8(unsigned char *base, size_t slot_size, unsigned full, void *out)
+HM_INLINE void iter_emit8(unsigned char *base, size_t slot_size, unsigned full, void *out,
+                          bool simd)
 {
     const uint8_t *at = BYTE_BITS[full & 0xff];
+#if ITER_SIMD
+    if (simd) {
+        /* The eight indices widened to 64 bits, times slot_size, plus base. */
+        const __m128i zero = _mm_setzero_si128();
+        const __m128i size = _mm_set1_epi64x((long long)slot_size);
+        const __m128i from = _mm_set1_epi64x((long long)(uintptr_t)base);
+        uint64_t row;
+        memcpy(&row, at, sizeof row);
+        __m128i idx16 = _mm_unpacklo_epi8(_mm_cvtsi64_si128((long long)row), zero);
+        __m128i idx32[2] = {_mm_unpacklo_epi16(idx16, zero), _mm_unpackhi_epi16(idx16, zero)};
+        __m128i *to = out;
+        for (size_t h = 0; h < 2; h++) {
+            __m128i idx64[2] = {_mm_unpacklo_epi32(idx32[h], zero),
+                                _mm_unpackhi_epi32(idx32[h], zero)};
+            for (size_t q = 0; q < 2; q++)
+                _mm_storeu_si128(to + 2 * h + q,
+                                 _mm_add_epi64(from, _mm_mul_epu32(idx64[q], size)));
+        }
+        return;
+    }
+#else
+    (void)simd;
+#endif
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC unroll 8
 #endif
@@ -1355,6 +1388,11 @@ size_t hm_iter_many(const hm_t *m, size_t *cursor, const void **keys, void **val
      * per entry, against fetching each entry as it is handed back. */
     const size_t group_bytes = GROUP_WIDTH * slot_size;
     const size_t ahead = buckets * slot_size > ITER_PREFETCH_MIN_TABLE ? 2 * GROUP_WIDTH : 0;
+#if ITER_SIMD
+    const bool simd = slot_size <= ITER_SIMD_MAX_SLOT;
+#else
+    const bool simd = false;
+#endif
     size_t n = 0;
     for (size_t pos = *cursor; pos < buckets; pos += GROUP_WIDTH) {
         group g = group_load(m->ctrl + pos);
@@ -1375,9 +1413,9 @@ size_t hm_iter_many(const hm_t *m, size_t *cursor, const void **keys, void **val
                 }
                 unsigned char *at = group_slots + h * slot_size;
                 if (keys)
-                    iter_emit8(at, slot_size, full, keys + n);
+                    iter_emit8(at, slot_size, full, keys + n, simd);
                 if (values && value_offset)
-                    iter_emit8(at + value_offset, slot_size, full, values + n);
+                    iter_emit8(at + value_offset, slot_size, full, values + n, simd);
                 else if (values)
                     for (size_t k = 0; k < 8; k++)
                         values[n + k] = NULL;
