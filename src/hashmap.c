@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "byte_bits.h"
 #include "siphash_impl.h"
 
 #if defined(__SSE2__) && !defined(HM_PORTABLE)
@@ -1289,28 +1290,6 @@ HM_INLINE void iter_emit(unsigned char *slot, size_t value_offset, const void **
         values[n] = value_offset ? slot + value_offset : NULL;
 }
 
-/* BYTE_BITS[b] lists the set bits of the byte b, lowest first, padded with
- * zeros; BYTE_COUNT[b] says how many there are. The preprocessor writes both
- * tables from these definitions. */
-#define BIT_OF(b, i) (((b) >> (i)) & 1)
-#define POP8(b)                                                                                \
-    (BIT_OF(b, 0) + BIT_OF(b, 1) + BIT_OF(b, 2) + BIT_OF(b, 3) + BIT_OF(b, 4) + BIT_OF(b, 5) +   \
-     BIT_OF(b, 6) + BIT_OF(b, 7))
-/* i when bit i is the k-th set bit of b, else 0. */
-#define KTH_IS(b, k, i) ((BIT_OF(b, i) && POP8((b) & ((1u << (i)) - 1)) == (k)) ? (i) : 0)
-#define KTH_BIT(b, k)                                                                          \
-    (KTH_IS(b, k, 1) + KTH_IS(b, k, 2) + KTH_IS(b, k, 3) + KTH_IS(b, k, 4) + KTH_IS(b, k, 5) +   \
-     KTH_IS(b, k, 6) + KTH_IS(b, k, 7))
-#define BITS_ROW(b)                                                                            \
-    {KTH_BIT(b, 0), KTH_BIT(b, 1), KTH_BIT(b, 2), KTH_BIT(b, 3),                               \
-     KTH_BIT(b, 4), KTH_BIT(b, 5), KTH_BIT(b, 6), KTH_BIT(b, 7)}
-#define ROWS4(R, b) R(b), R((b) + 1), R((b) + 2), R((b) + 3)
-#define ROWS16(R, b) ROWS4(R, b), ROWS4(R, (b) + 4), ROWS4(R, (b) + 8), ROWS4(R, (b) + 12)
-#define ROWS64(R, b) ROWS16(R, b), ROWS16(R, (b) + 16), ROWS16(R, (b) + 32), ROWS16(R, (b) + 48)
-#define ROWS256(R) ROWS64(R, 0u), ROWS64(R, 64u), ROWS64(R, 128u), ROWS64(R, 192u)
-static const uint8_t BYTE_BITS[256][8] = {ROWS256(BITS_ROW)};
-static const uint8_t BYTE_COUNT[256] = {ROWS256(POP8)};
-
 /* The full members of a group as one bit each, member i at bit i. */
 static inline unsigned group_full_bits(group g)
 {
@@ -1326,10 +1305,10 @@ static inline unsigned group_full_bits(group g)
  * multiplies (of 32-bit halves, hence the bound on the slot size). */
 #if HM_SSE2 && UINTPTR_MAX == UINT64_MAX
 #define ITER_SIMD 1
-#define ITER_SIMD_MAX_SLOT UINT32_MAX
 #else
 #define ITER_SIMD 0
 #endif
+#define ITER_SIMD_MAX_SLOT UINT32_MAX
 
 /* Writes out[0..8): first the slots among the eight at base (one slot_size
  * apart) that the bits of full name, then filler past them. No branch per
@@ -1340,7 +1319,7 @@ static inline unsigned group_full_bits(group g)
 HM_INLINE void iter_emit8(unsigned char *base, size_t slot_size, unsigned full, void *out,
                           bool simd)
 {
-    const uint8_t *at = BYTE_BITS[full & 0xff];
+    const uint8_t *at = HM_BYTE_BITS[full & 0xff];
 #if ITER_SIMD
     if (simd) {
         /* The eight indices widened to 64 bits, times slot_size, plus base. */
@@ -1373,14 +1352,79 @@ HM_INLINE void iter_emit8(unsigned char *base, size_t slot_size, unsigned full, 
     }
 }
 
+/* Asks for every cache line of len bytes at p. */
+HM_INLINE void prefetch_lines(const unsigned char *p, size_t len)
+{
+#if defined(__GNUC__)
+    for (size_t off = 0; off < len; off += 64)
+        __builtin_prefetch(p + off);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
+
+/* hm_iter_many's arrays, how far they are filled, and what it needs to make
+ * an entry's pointers. */
+struct iter_batch {
+    const void **keys;
+    void **values;
+    size_t n, max;
+    size_t slot_size, value_offset; /* value_offset 0: a set, values are NULL */
+    bool simd;
+};
+
+/* Hands back the full members of the group at group_slots eight at a time
+ * while the arrays have room for eight more. Returns how far into the group
+ * it got: GROUP_WIDTH when the whole group is done. */
+HM_INLINE size_t iter_steps(struct iter_batch *b, unsigned char *group_slots, unsigned full)
+{
+    size_t h = 0;
+    for (; h < GROUP_WIDTH && b->max - b->n >= 8; h += 8, full >>= 8) {
+        unsigned char *at = group_slots + h * b->slot_size;
+        if (b->keys)
+            iter_emit8(at, b->slot_size, full, b->keys + b->n, b->simd);
+        if (b->values && b->value_offset)
+            iter_emit8(at + b->value_offset, b->slot_size, full, b->values + b->n, b->simd);
+        else if (b->values)
+            for (size_t k = 0; k < 8; k++)
+                b->values[b->n + k] = NULL;
+        b->n += HM_BYTE_COUNT[full & 0xff];
+    }
+    return h;
+}
+
+/* Hands back the full members of the group at pos one at a time, up to the
+ * table's end (members past it are mirror bytes) and while there is room.
+ * Returns where to resume: pos + GROUP_WIDTH when the group is done. */
+static size_t iter_singles(struct iter_batch *b, unsigned char *group_slots, size_t pos,
+                           size_t buckets, bitmask full)
+{
+    for (; full; full = bitmask_next(full)) {
+        size_t j = bitmask_lowest(full);
+        if (pos + j >= buckets)
+            break;
+        if (b->n == b->max)
+            return pos + j;
+        iter_emit(group_slots + j * b->slot_size, b->value_offset, b->keys, b->values, b->n++);
+    }
+    return pos + GROUP_WIDTH;
+}
+
 size_t hm_iter_many(const hm_t *m, size_t *cursor, const void **keys, void **values, size_t max)
 {
     if (!m || !cursor)
         return 0;
     const size_t buckets = m->buckets, slot_size = m->slot_size;
-    /* 0 for a set: a value always starts after its key. */
-    const size_t value_offset = m->value_size ? m->value_offset : 0;
-    unsigned char *const slots = m->slots;
+    struct iter_batch b = {
+        .keys = keys,
+        .values = values,
+        .max = max,
+        .slot_size = slot_size,
+        /* 0 for a set: a value always starts after its key. */
+        .value_offset = m->value_size ? m->value_offset : 0,
+        .simd = ITER_SIMD && slot_size <= ITER_SIMD_MAX_SLOT,
+    };
     /* The caller reads the entries after the batch is back. In a table
      * larger than the caches, ask for the slots two groups ahead, all their
      * lines, so that memory streams in while this scan and the caller's
@@ -1388,60 +1432,27 @@ size_t hm_iter_many(const hm_t *m, size_t *cursor, const void **keys, void **val
      * per entry, against fetching each entry as it is handed back. */
     const size_t group_bytes = GROUP_WIDTH * slot_size;
     const size_t ahead = buckets * slot_size > ITER_PREFETCH_MIN_TABLE ? 2 * GROUP_WIDTH : 0;
-#if ITER_SIMD
-    const bool simd = slot_size <= ITER_SIMD_MAX_SLOT;
-#else
-    const bool simd = false;
-#endif
-    size_t n = 0;
     for (size_t pos = *cursor; pos < buckets; pos += GROUP_WIDTH) {
         group g = group_load(m->ctrl + pos);
-        unsigned char *group_slots = slots + pos * slot_size;
-#if defined(__GNUC__)
+        unsigned char *group_slots = m->slots + pos * slot_size;
         if (ahead && pos + ahead < buckets)
-            for (size_t off = 0; off < group_bytes; off += 64)
-                __builtin_prefetch(group_slots + ahead * slot_size + off);
-#endif
-        if (buckets - pos >= GROUP_WIDTH && max - n >= 8) {
-            /* No mirror byte in the group: eight members at a time while
-             * the arrays have room for eight more. */
-            unsigned full = group_full_bits(g);
-            for (size_t h = 0; h < GROUP_WIDTH; h += 8, full >>= 8) {
-                if (max - n < 8) {
-                    *cursor = pos + h;
-                    return n;
-                }
-                unsigned char *at = group_slots + h * slot_size;
-                if (keys)
-                    iter_emit8(at, slot_size, full, keys + n, simd);
-                if (values && value_offset)
-                    iter_emit8(at + value_offset, slot_size, full, values + n, simd);
-                else if (values)
-                    for (size_t k = 0; k < 8; k++)
-                        values[n + k] = NULL;
-                n += BYTE_COUNT[full & 0xff];
-            }
-            continue;
-        }
-        if (n) {
+            prefetch_lines(group_slots + ahead * slot_size, group_bytes);
+        size_t resume;
+        if (buckets - pos >= GROUP_WIDTH && max - b.n >= 8) /* no mirror byte in the group */
+            resume = pos + iter_steps(&b, group_slots, group_full_bits(g));
+        else if (b.n)
             /* Too little room for a branch-free step: the caller gets what
              * there is rather than a crawl through one entry at a time. */
-            *cursor = pos;
-            return n;
-        }
-        for (bitmask full = group_match_full(g); full; full = bitmask_next(full), n++) {
-            size_t j = bitmask_lowest(full);
-            if (pos + j >= buckets) /* a mirror byte: the table ends here */
-                break;
-            if (n == max) {
-                *cursor = pos + j;
-                return n;
-            }
-            iter_emit(group_slots + j * slot_size, value_offset, keys, values, n);
+            resume = pos;
+        else
+            resume = iter_singles(&b, group_slots, pos, buckets, group_match_full(g));
+        if (resume != pos + GROUP_WIDTH) {
+            *cursor = resume;
+            return b.n;
         }
     }
     *cursor = buckets;
-    return n;
+    return b.n;
 }
 
 uint64_t hm_hash_bytes(const hm_t *m, const void *data, size_t len)

@@ -11,6 +11,9 @@
 
 #include "hashmap.h"
 
+/* hm_iter_many's table of the set bits of each byte (internal). */
+#include "../src/byte_bits.h"
+
 static uint64_t next_rand(uint64_t *s)
 {
     *s ^= *s << 13;
@@ -160,6 +163,22 @@ static void test_hm_iter_many_set_equals_hm_iter_next(void **state)
     check_iter_many(0);
 }
 
+/* Every row of the table hm_iter_many steps by: the set bits of the byte,
+ * lowest first, then zeros, and their count. */
+static void test_hm_iter_many_byte_bits_table(void **state)
+{
+    (void)state;
+    for (unsigned b = 0; b < 256; b++) {
+        unsigned k = 0;
+        for (unsigned i = 0; i < 8; i++)
+            if (b >> i & 1)
+                assert_int_equal(HM_BYTE_BITS[b][k++], i);
+        assert_int_equal(HM_BYTE_COUNT[b], k);
+        for (; k < 8; k++)
+            assert_int_equal(HM_BYTE_BITS[b][k], 0);
+    }
+}
+
 static void test_hm_iter_many_remove_returned(void **state)
 {
     (void)state;
@@ -221,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_hm_get_many_null_args),
         cmocka_unit_test(test_hm_iter_many_equals_hm_iter_next),
         cmocka_unit_test(test_hm_iter_many_set_equals_hm_iter_next),
+        cmocka_unit_test(test_hm_iter_many_byte_bits_table),
         cmocka_unit_test(test_hm_iter_many_remove_returned),
         cmocka_unit_test(test_hm_iter_many_set_values_null),
         cmocka_unit_test(test_hm_iter_many_null_and_zero),
