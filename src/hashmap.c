@@ -1315,7 +1315,7 @@ static inline unsigned group_full_bits(group g)
  * entry: the loop that tests each bit and stops after the last one
  * mispredicts once a group, and at 16-byte slots that stall was a third of
  * the scan. out is an array of void * or of const void *, which share one
- * representation; memcpy stores to either. */
+ * representation; memcpy, or an unaligned SSE2 store, writes either. */
 HM_INLINE void iter_emit8(unsigned char *base, size_t slot_size, unsigned full, void *out,
                           bool simd)
 {
