@@ -1087,20 +1087,25 @@ HM_KIND_FUNCTIONS(4)
 HM_KIND_FUNCTIONS(8)
 HM_KIND_FUNCTIONS(16)
 
+/* Returns F<K>(args...), the map's key kind K picking one of the functions
+ * above (F is a name's prefix, such as insert_). */
+#define BY_KIND_FUNCTION(m, F, ...)    \
+    switch ((m)->key_kind) {           \
+    case 4:                            \
+        return F##4(__VA_ARGS__);      \
+    case 8:                            \
+        return F##8(__VA_ARGS__);      \
+    case 16:                           \
+        return F##16(__VA_ARGS__);     \
+    default:                           \
+        return F##0(__VA_ARGS__);      \
+    }
+
 int hm_insert(hm_t *m, const void *key, const void *value)
 {
     if (!m || !key || (!value && m->value_size))
         return HM_EINVAL;
-    switch (m->key_kind) {
-    case 4:
-        return insert_4(m, key, value);
-    case 8:
-        return insert_8(m, key, value);
-    case 16:
-        return insert_16(m, key, value);
-    default:
-        return insert_0(m, key, value);
-    }
+    BY_KIND_FUNCTION(m, insert_, m, key, value)
 }
 
 void *hm_entry(hm_t *m, const void *key, int *status)
@@ -1129,16 +1134,7 @@ int hm_remove(hm_t *m, const void *key, void *key_out, void *value_out)
 {
     if (!m || !key)
         return HM_EINVAL;
-    switch (m->key_kind) {
-    case 4:
-        return remove_4(m, key, key_out, value_out);
-    case 8:
-        return remove_8(m, key, key_out, value_out);
-    case 16:
-        return remove_16(m, key, key_out, value_out);
-    default:
-        return remove_0(m, key, key_out, value_out);
-    }
+    BY_KIND_FUNCTION(m, remove_, m, key, key_out, value_out)
 }
 
 int hm_resize(hm_t *m, size_t capacity)
@@ -1199,16 +1195,7 @@ void *hm_get(const hm_t *m, const void *key)
 {
     if (!m || !key)
         return NULL;
-    switch (m->key_kind) {
-    case 4:
-        return get_4(m, key);
-    case 8:
-        return get_8(m, key);
-    case 16:
-        return get_16(m, key);
-    default:
-        return get_0(m, key);
-    }
+    BY_KIND_FUNCTION(m, get_, m, key)
 }
 
 bool hm_contains(const hm_t *m, const void *key)
