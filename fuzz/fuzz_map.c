@@ -13,8 +13,9 @@
  *
  * Input layout (missing bytes read as zero, so every input is valid):
  *   byte 0   key size (bits 0-2), value size (bits 3-5), hash (bits 6-7:
- *            SipHash, SipHash, every key the same hash, a weak hash whose
- *            high bits are all zero)
+ *            SipHash, SipHash through a custom hash function (so that the map
+ *            keeps tags), every key the same hash, a weak hash whose high
+ *            bits are all zero)
  *   byte 1   max_load (bits 0-2), key universe (bits 3-5), drop callbacks
  *            (bit 6), a custom equal function (bit 7)
  *   byte 2   initial capacity
@@ -54,7 +55,7 @@ static const size_t key_sizes[8] = {1, 2, 3, 4, 8, 12, 16, 24};
 static const size_t value_sizes[8] = {0, 1, 4, 5, 8, 16, 24, 32};
 static const double max_loads[8] = {0, 0.5, 0.875, 0.99, 0.25, 0.75, 0.9375, 0.1};
 
-enum hash_mode { HASH_SIP, HASH_SIP_TOO, HASH_CONSTANT, HASH_WEAK };
+enum hash_mode { HASH_SIP, HASH_CUSTOM, HASH_CONSTANT, HASH_WEAK };
 
 /* ---- input -------------------------------------------------------------- */
 
@@ -271,6 +272,13 @@ static uint64_t hash_constant(const void *key, const hm_t *map, void *udata)
     (void)map;
     (void)udata;
     return UINT64_C(0x0123456789abcdef);
+}
+
+/* The map's own SipHash, called as a custom hash: the map keeps a tag per slot
+ * and places most entries from it when it rehashes. */
+static uint64_t hash_custom(const void *key, const hm_t *map, void *udata)
+{
+    return hm_hash_bytes(map, key, ((const run *)udata)->ks);
 }
 
 /* The key id: every top bit (the part a control byte keeps) is zero. */
@@ -861,7 +869,9 @@ static void configure(run *r, reader *in)
     hm_config c = {.key_size = r->ks, .value_size = r->vs, .max_load = max_loads[b1 & 7],
                    .seed = r->seed, .udata = r, .allocator = &r->fa.a, .on_resize = on_resize};
     c.capacity = b2 < 128 ? 0 : (size_t)(b2 - 128) * 4;
-    if (r->hash_mode == HASH_CONSTANT)
+    if (r->hash_mode == HASH_CUSTOM)
+        c.hash = hash_custom;
+    else if (r->hash_mode == HASH_CONSTANT)
         c.hash = hash_constant;
     else if (r->hash_mode == HASH_WEAK)
         c.hash = hash_weak;

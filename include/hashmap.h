@@ -98,8 +98,9 @@ typedef struct hm_config {
     size_t capacity;   /**< entries to hold before the first growth; 0: none yet */
     double max_load;   /**< 0: the default (0.875); else in (0, 1) */
     hm_hash_fn hash;   /**< NULL: SipHash-1-3 over the key bytes under the map's key;
-                            a custom hash makes the map keep 4 bytes of hash bits per
-                            slot, so that growth never calls it again */
+                            a custom hash makes the map keep a tag byte per slot (where
+                            the entry's home slot is, and up to 3 more hash bits), so
+                            that growth calls it again for about 1 entry in 9 */
     hm_equal_fn equal; /**< NULL: memcmp over the key bytes */
     hm_drop_fn key_drop;   /**< optional: called on each key the map lets go of */
     hm_drop_fn value_drop; /**< optional: as key_drop, for values; never for a set */

@@ -15,8 +15,8 @@
  * whole block (tables of 2 MiB or more, with the default allocator, are
  * mappings of their own that grow with mremap, copying nothing) followed by a
  * rehash in place: the old slots stay where they are and only the small
- * control array (and, for a custom hash, the kept hash bits) moves to the end
- * of the grown block.
+ * control array (and, for a custom hash, the tag bytes) moves to the end of
+ * the grown block.
  */
 #define _GNU_SOURCE /* madvise, mremap, getrandom */
 
@@ -186,7 +186,7 @@ static const uint8_t empty_group[GROUP_WIDTH] = {
 struct hm {
     uint8_t *ctrl;        /* buckets + GROUP_WIDTH control bytes */
     unsigned char *slots; /* the table block; NULL when there is none */
-    uint32_t *hashes;     /* with keep_hashes: each slot's packed hash bits */
+    uint8_t *tags;        /* with keep_tags: each slot's tag (see tag_make) */
     size_t mask;          /* buckets - 1; 0 when there is no table */
     size_t buckets;
     size_t len;
@@ -206,7 +206,7 @@ struct hm {
     void (*on_resize)(const hm_resize_info *info, void *udata);
     hm_allocator alloc;
     bool default_alloc;
-    bool keep_hashes; /* a custom hash may chase pointers: keep its bits */
+    bool keep_tags; /* a custom hash may chase pointers: keep tags for growth */
     unsigned char scratch[]; /* one slot, for swaps during a rehash in place */
 };
 
@@ -276,10 +276,10 @@ static size_t cap_for_buckets(size_t buckets, double max_load)
 }
 
 /* Bytes of a table of `buckets` slots, control bytes included:
- * [slots][hash bits, with keep_hashes][control bytes, mirror]. */
+ * [slots][tags, with keep_tags][control bytes, mirror]. */
 static bool table_bytes(const hm_t *m, size_t buckets, size_t *out)
 {
-    size_t slots, per_slot = 1 + (m->keep_hashes ? sizeof(uint32_t) : 0), meta;
+    size_t slots, per_slot = 1 + (size_t)m->keep_tags, meta;
     return mul_ok(buckets, m->slot_size, &slots) && mul_ok(buckets, per_slot, &meta) &&
            add_ok(slots, meta, out) && add_ok(*out, GROUP_WIDTH, out) && *out <= PTRDIFF_MAX;
 }
@@ -287,7 +287,7 @@ static bool table_bytes(const hm_t *m, size_t buckets, size_t *out)
 /* Where the control bytes start; only for a size table_bytes() accepted. */
 static size_t ctrl_offset(const hm_t *m, size_t buckets)
 {
-    return buckets * (m->slot_size + (m->keep_hashes ? sizeof(uint32_t) : 0));
+    return buckets * (m->slot_size + (size_t)m->keep_tags);
 }
 
 /* The smallest bucket count whose capacity is at least `want`. */
@@ -315,23 +315,61 @@ static inline void *value_of(const hm_t *m, unsigned char *slot)
     return m->value_size ? slot + m->value_offset : slot;
 }
 
-static inline uint8_t h2_of(uint64_t hash) { return (uint8_t)(hash >> 57); }
-
-/* A map with a custom hash keeps 32 bits of each slot's hash: the low 25, which
- * place it in any table of up to 2^25 buckets, and the 7 of its control byte.
- * Growth then never calls the hash function again, which for keys behind
- * pointers (strings) would be a cache miss per entry. */
-enum { PACKED_POS_BITS = 25 };
-#define PACKED_POS_MASK ((UINT32_C(1) << PACKED_POS_BITS) - 1)
-
-static inline uint32_t hash_pack(uint64_t hash)
+/* h2: the top 7 bits of the hash. A map that keeps tags never uses 127, so
+ * that a pending slot of its rehash can hold 0x80 | h2 and still differ from
+ * EMPTY (see mark_pending); 127 becomes 126, which costs a lookup of those keys
+ * a little filtering. A constant kind (never a map with tags) compiles the
+ * test away. */
+static inline uint8_t h2_for(const hm_t *m, uint64_t hash, size_t kind)
 {
-    return ((uint32_t)hash & PACKED_POS_MASK) | ((uint32_t)h2_of(hash) << PACKED_POS_BITS);
+    uint8_t h2 = (uint8_t)(hash >> 57);
+    if (kind == 0 && m->keep_tags)
+        h2 -= h2 == 127;
+    return h2;
 }
 
-static inline uint64_t hash_unpack(uint32_t packed)
+static inline size_t position_bits(size_t mask) { return ctz64((uint64_t)mask + 1); }
+
+/*
+ * A map with a custom hash keeps a tag byte per slot, so that growth seldom
+ * calls the hash function again: for keys behind pointers (strings) each call
+ * is a cache miss. The tag tells where the entry's home slot is and holds up to
+ * three hash bits beyond the table's position bits; each doubling uses one.
+ *
+ *   high nibble: the entry's distance from its home slot, 0..15;
+ *   low nibble:  1 << r | the next r bits of the hash above the position
+ *                bits (r = 0..3), or 0 when the tag knows nothing.
+ *
+ * An entry 16 or more slots from home (about 5% of them at the default maximum
+ * load) gets tag 0, and so does one whose bits have run out by the next growth
+ * (about 1 in 16 when a map grows by doubling): those are hashed again.
+ */
+enum { TAG_MAX_DISTANCE = 15, TAG_MAX_BITS = 3 };
+
+/* The tag of an entry in slot i of a table with `mask` whose low `known` bits
+ * of `hash` are true (64: all of them). */
+static inline uint8_t tag_make(uint64_t hash, unsigned known, size_t i, size_t mask)
 {
-    return (uint64_t)(packed & PACKED_POS_MASK) | ((uint64_t)(packed >> PACKED_POS_BITS) << 57);
+    size_t distance = (i - hash) & mask, b = position_bits(mask);
+    if (distance > TAG_MAX_DISTANCE || known < b)
+        return 0;
+    unsigned r = known - b < TAG_MAX_BITS ? (unsigned)(known - b) : TAG_MAX_BITS;
+    unsigned more = (unsigned)(hash >> b) & ((1u << r) - 1);
+    return (uint8_t)(distance << 4 | 1u << r | more);
+}
+
+/* What the tag of slot i in a table with `mask` knows of the entry's hash, and
+ * h2, its control byte: returns how many low bits of *hash are true. */
+static inline unsigned tag_read(uint8_t tag, size_t i, size_t mask, uint8_t h2, uint64_t *hash)
+{
+    unsigned low = tag & 15u;
+    if (low == 0)
+        return 0;
+    size_t b = position_bits(mask);
+    unsigned r = 63u - (unsigned)clz64(low); /* log2(low) */
+    uint64_t home = (i - (tag >> 4)) & mask;
+    *hash = home | (uint64_t)(low ^ 1u << r) << b | (uint64_t)h2 << 57;
+    return (unsigned)b + r;
 }
 
 /* Writes a control byte and its mirror (the same byte when i >= GROUP_WIDTH). */
@@ -420,7 +458,7 @@ HM_INLINE bool key_equal_k(const hm_t *m, const void *a, const void *b, size_t k
 HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *ins, size_t kind)
 {
     size_t mask = m->mask, pos = hash & mask, stride = 0, free_at = NOT_FOUND;
-    uint8_t h2 = h2_of(hash);
+    uint8_t h2 = h2_for(m, hash, kind);
 #if defined(__GNUC__)
     /* Most keys sit at or just after their home slot: fetching it now overlaps
      * the slot's cache miss with the control bytes' instead of following it. */
@@ -487,18 +525,27 @@ static size_t find(const hm_t *m, const void *key, uint64_t hash)
     BY_KIND(m, find_k, m, key, hash, NULL)
 }
 
-/* The hash of the entry in slot i, good for placing it in a table with this
- * mask: from the kept bits when they suffice. */
-HM_INLINE uint64_t slot_hash_k(const hm_t *m, size_t i, size_t mask, size_t kind)
+/* The hash of the entry in slot i of a table with old_mask, h2 its control
+ * byte, as far as placing it in a table with new_mask needs: from its tag when
+ * that knows enough, else from the hash function. *known gets how many low
+ * bits of the result are true (64: all). */
+HM_INLINE uint64_t slot_hash_k(const hm_t *m, size_t i, uint8_t h2, size_t old_mask,
+                               size_t new_mask, unsigned *known, size_t kind)
 {
-    if (m->hashes && mask <= PACKED_POS_MASK)
-        return hash_unpack(m->hashes[i]);
+    if (m->tags) {
+        uint64_t hash = 0;
+        *known = tag_read(m->tags[i], i, old_mask, h2, &hash);
+        if (*known >= position_bits(new_mask))
+            return hash;
+    }
+    *known = 64;
     return hash_key_k(m, slot_at(m, i), kind);
 }
 
-static uint64_t slot_hash(const hm_t *m, size_t i, size_t mask)
+static uint64_t slot_hash(const hm_t *m, size_t i, uint8_t h2, size_t old_mask, size_t new_mask,
+                          unsigned *known)
 {
-    BY_KIND(m, slot_hash_k, m, i, mask)
+    BY_KIND(m, slot_hash_k, m, i, h2, old_mask, new_mask, known)
 }
 
 /* The first EMPTY or DELETED slot on the key's probe sequence. */
@@ -637,7 +684,7 @@ static void set_table(hm_t *m, unsigned char *base, size_t buckets)
     m->buckets = buckets;
     m->mask = buckets ? buckets - 1 : 0;
     m->ctrl = base ? base + ctrl_offset(m, buckets) : (uint8_t *)empty_group;
-    m->hashes = base && m->keep_hashes ? (uint32_t *)(base + buckets * m->slot_size) : NULL;
+    m->tags = base && m->keep_tags ? base + buckets * m->slot_size : NULL;
     m->cap = cap_for_buckets(buckets, m->max_load);
     m->growth_left = m->cap - m->len;
     m->tombstones = 0;
@@ -661,75 +708,87 @@ static inline size_t probe_group(size_t mask, uint64_t hash, size_t i)
     return ((i - (hash & mask)) & mask) / GROUP_WIDTH;
 }
 
+/* A slot still to be placed by a rehash: see mark_pending. */
+static inline bool is_pending(uint8_t c) { return (c & 0x80) && c != CTRL_EMPTY; }
+
 /*
  * Rehashes, without allocating, a table in which the entries still to be placed
- * are marked DELETED and every other slot is EMPTY or already placed. Each
- * pending entry goes to the first free slot of its probe sequence; when that
- * slot holds another pending entry the two are swapped and the newcomer is
- * placed in turn. Only slots below `limit` can be pending.
+ * are pending (see mark_pending) and every other slot is EMPTY or already
+ * placed. Each pending entry goes to the first free slot of its probe
+ * sequence; when that slot holds another pending entry the two are swapped and
+ * the newcomer is placed in turn. Only slots below `limit` can be pending, and
+ * their tags are those of a table with old_mask.
  */
-HM_INLINE void rehash_pending_k(hm_t *m, size_t limit, size_t kind)
+HM_INLINE void rehash_pending_k(hm_t *m, size_t limit, size_t old_mask, size_t kind)
 {
     uint8_t *ctrl = m->ctrl;
     const size_t mask = m->mask, slot_size = m->slot_size;
     for (size_t i = 0; i < limit; i++) {
-        if (ctrl[i] != CTRL_DELETED)
+        if (!is_pending(ctrl[i]))
             continue;
         unsigned char *cur = slot_at(m, i);
+        unsigned known;
+        uint64_t hash = slot_hash_k(m, i, ctrl[i] & 0x7F, old_mask, mask, &known, kind);
         for (;;) {
-            uint64_t hash = slot_hash_k(m, i, mask, kind);
             size_t dst = find_insert_slot(ctrl, mask, hash);
-            if (probe_group(mask, hash, i) == probe_group(mask, hash, dst)) {
-                set_ctrl(ctrl, mask, i, h2_of(hash));
-                break;
-            }
+            uint8_t h2 = h2_for(m, hash, kind);
+            if (probe_group(mask, hash, i) == probe_group(mask, hash, dst))
+                dst = i;
             uint8_t prev = ctrl[dst];
-            set_ctrl(ctrl, mask, dst, h2_of(hash));
-            unsigned char *to = slot_at(m, dst);
-            if (prev == CTRL_EMPTY) {
+            if (dst == i || prev == CTRL_EMPTY) {
+                set_ctrl(ctrl, mask, dst, h2);
+                if (m->tags)
+                    m->tags[dst] = tag_make(hash, known, dst, mask);
+                if (dst == i)
+                    break;
                 set_ctrl(ctrl, mask, i, CTRL_EMPTY);
-                copy_bytes(to, cur, slot_size);
-                if (m->hashes)
-                    m->hashes[dst] = m->hashes[i];
+                copy_bytes(slot_at(m, dst), cur, slot_size);
                 break;
             }
+            /* dst is pending: learn its hash before its tag and bytes move. */
+            unsigned other_known;
+            uint64_t other = slot_hash_k(m, dst, prev & 0x7F, old_mask, mask, &other_known, kind);
+            set_ctrl(ctrl, mask, dst, h2);
+            if (m->tags)
+                m->tags[dst] = tag_make(hash, known, dst, mask);
+            unsigned char *to = slot_at(m, dst);
             copy_bytes(m->scratch, to, slot_size);
             copy_bytes(to, cur, slot_size);
             copy_bytes(cur, m->scratch, slot_size);
-            if (m->hashes) {
-                uint32_t other = m->hashes[dst];
-                m->hashes[dst] = m->hashes[i];
-                m->hashes[i] = other;
-            }
+            hash = other;
+            known = other_known;
         }
     }
     m->growth_left = m->cap - m->len;
     m->tombstones = 0;
 }
 
-static void rehash_pending(hm_t *m, size_t limit)
+static void rehash_pending(hm_t *m, size_t limit, size_t old_mask)
 {
     switch (m->key_kind) {
     case 4:
-        rehash_pending_k(m, limit, 4);
+        rehash_pending_k(m, limit, old_mask, 4);
         break;
     case 8:
-        rehash_pending_k(m, limit, 8);
+        rehash_pending_k(m, limit, old_mask, 8);
         break;
     case 16:
-        rehash_pending_k(m, limit, 16);
+        rehash_pending_k(m, limit, old_mask, 16);
         break;
     default:
-        rehash_pending_k(m, limit, 0);
+        rehash_pending_k(m, limit, old_mask, 0);
         break;
     }
 }
 
-/* Marks full slots pending and frees the rest, in [0, n). */
-static void mark_pending(uint8_t *ctrl, size_t n)
+/* Marks full slots pending and frees the rest, in [0, n). A pending slot is
+ * DELETED or, in a map with tags, 0x80 | h2 (never EMPTY, since such a map
+ * has no h2 of 127), which keeps h2 for the tag to be read with. */
+static void mark_pending(const hm_t *m, uint8_t *ctrl, size_t n)
 {
+    uint8_t keep = m->keep_tags ? 0xFF : 0x80;
     for (size_t i = 0; i < n; i++)
-        ctrl[i] = (ctrl[i] & 0x80) ? CTRL_EMPTY : CTRL_DELETED;
+        ctrl[i] = (ctrl[i] & 0x80) ? CTRL_EMPTY : (ctrl[i] | 0x80) & keep;
 }
 
 static void fix_mirror(uint8_t *ctrl, size_t buckets)
@@ -740,9 +799,9 @@ static void fix_mirror(uint8_t *ctrl, size_t buckets)
 /* Clears the tombstones of a table at its size. */
 static void rehash_same_size(hm_t *m)
 {
-    mark_pending(m->ctrl, m->buckets);
+    mark_pending(m, m->ctrl, m->buckets);
     fix_mirror(m->ctrl, m->buckets);
-    rehash_pending(m, m->buckets);
+    rehash_pending(m, m->buckets, m->mask);
 }
 
 /* Grows the table block with the allocator's realloc and rehashes in place: at
@@ -758,18 +817,17 @@ static int grow_in_place(hm_t *m, size_t new_buckets)
         return HM_ENOMEM;
 
     /* The control bytes move first: their new place lies past everything old,
-     * while the hash bits' new place may overlap the old control bytes. */
+     * while the tags' new place may overlap the old control bytes. */
     uint8_t *ctrl = base + ctrl_offset(m, new_buckets);
     memmove(ctrl, base + ctrl_offset(m, old_buckets), old_buckets);
-    if (m->keep_hashes)
-        memmove(base + new_buckets * m->slot_size, base + old_buckets * m->slot_size,
-                old_buckets * sizeof(uint32_t));
-    mark_pending(ctrl, old_buckets);
+    if (m->keep_tags)
+        memmove(base + new_buckets * m->slot_size, base + old_buckets * m->slot_size, old_buckets);
+    mark_pending(m, ctrl, old_buckets);
     memset(ctrl + old_buckets, CTRL_EMPTY, new_buckets - old_buckets + GROUP_WIDTH);
     fix_mirror(ctrl, new_buckets);
 
     set_table(m, base, new_buckets);
-    rehash_pending(m, old_buckets);
+    rehash_pending(m, old_buckets, old_buckets - 1);
     report_resize(m, old_buckets, start);
     return HM_OK;
 }
@@ -789,17 +847,18 @@ static int move_to_new(hm_t *m, size_t new_buckets)
             return HM_ENOMEM;
         size_t new_mask = new_buckets - 1;
         uint8_t *ctrl = base + ctrl_offset(m, new_buckets);
-        uint32_t *hashes = (uint32_t *)(base + new_buckets * m->slot_size);
+        uint8_t *tags = base + new_buckets * m->slot_size;
         memset(ctrl, CTRL_EMPTY, new_buckets + GROUP_WIDTH);
         for (size_t i = 0; i < old_buckets; i++) {
             if (m->ctrl[i] & 0x80)
                 continue;
-            uint64_t hash = slot_hash(m, i, new_mask);
+            unsigned known;
+            uint64_t hash = slot_hash(m, i, m->ctrl[i], m->mask, new_mask, &known);
             size_t dst = find_insert_slot(ctrl, new_mask, hash);
-            set_ctrl(ctrl, new_mask, dst, h2_of(hash));
+            set_ctrl(ctrl, new_mask, dst, h2_for(m, hash, m->key_kind));
             copy_bytes(base + dst * m->slot_size, slot_at(m, i), m->slot_size);
-            if (m->keep_hashes)
-                hashes[dst] = hash_pack(hash);
+            if (m->keep_tags)
+                tags[dst] = tag_make(hash, known, dst, new_mask);
         }
     }
     release_table(m);
@@ -896,7 +955,7 @@ hm_t *hm_new(const hm_config *c)
     /* Every size is checked before anything is allocated: a configuration
      * whose smallest table, or the table for config.capacity, cannot be sized
      * is EINVAL, never ENOMEM. */
-    struct hm layout = {.slot_size = slot_size, .max_load = max_load, .keep_hashes = c->hash != NULL};
+    struct hm layout = {.slot_size = slot_size, .max_load = max_load, .keep_tags = c->hash != NULL};
     size_t buckets = 0, bytes;
     if (!table_bytes(&layout, GROUP_WIDTH, &bytes) ||
         (c->capacity && buckets_for(&layout, c->capacity, &buckets) < 0))
@@ -919,7 +978,7 @@ hm_t *hm_new(const hm_config *c)
         .udata = c->udata,
         .alloc = alloc,
         .default_alloc = a == NULL,
-        .keep_hashes = layout.keep_hashes,
+        .keep_tags = layout.keep_tags,
         .key_kind = key_kind_of(c),
     };
     if (c->seed)
@@ -972,9 +1031,9 @@ static inline unsigned char *occupy(hm_t *m, size_t i, uint64_t hash, const void
     uint8_t prev = m->ctrl[i];
     m->growth_left -= prev == CTRL_EMPTY;
     m->tombstones -= prev == CTRL_DELETED;
-    set_ctrl(m->ctrl, m->mask, i, h2_of(hash));
-    if (m->hashes)
-        m->hashes[i] = hash_pack(hash);
+    set_ctrl(m->ctrl, m->mask, i, h2_for(m, hash, kind));
+    if (m->tags)
+        m->tags[i] = tag_make(hash, 64, i, m->mask);
     m->len++;
     unsigned char *slot = slot_at(m, i);
     memcpy(slot, key, kind ? kind : m->key_size);
