@@ -317,15 +317,13 @@ static inline void *value_of(const hm_t *m, unsigned char *slot)
 
 /* h2: the top 7 bits of the hash. A map that keeps tags never uses 127, so
  * that a pending slot of its rehash can hold 0x80 | h2 and still differ from
- * EMPTY (see mark_pending); 127 becomes 126, which costs a lookup of those keys
- * a little filtering. A constant kind (never a map with tags) compiles the
- * test away. */
+ * EMPTY (see mark_pending); 127 becomes 126, which costs lookups of those keys
+ * a little filtering. A constant kind other than 0 (never a map with tags)
+ * compiles the test away; kind 0 is also the code for any map (hm_entry). */
 static inline uint8_t h2_for(const hm_t *m, uint64_t hash, size_t kind)
 {
     uint8_t h2 = (uint8_t)(hash >> 57);
-    if (kind == 0 && m->keep_tags)
-        h2 -= h2 == 127;
-    return h2;
+    return kind == 0 && m->keep_tags && h2 == 127 ? 126 : h2;
 }
 
 static inline size_t position_bits(size_t mask) { return ctz64((uint64_t)mask + 1); }
@@ -356,6 +354,15 @@ static inline uint8_t tag_make(uint64_t hash, unsigned known, size_t i, size_t m
     unsigned r = known - b < TAG_MAX_BITS ? (unsigned)(known - b) : TAG_MAX_BITS;
     unsigned more = (unsigned)(hash >> b) & ((1u << r) - 1);
     return (uint8_t)(distance << 4 | 1u << r | more);
+}
+
+/* tag_make for a hash known in full: its 3 bits always exist, since a table
+ * with tags has fewer than 2^62 buckets (3 bytes each at least). */
+static inline uint8_t tag_full(uint64_t hash, size_t i, size_t mask)
+{
+    size_t distance = (i - hash) & mask;
+    unsigned more = (unsigned)(hash >> position_bits(mask)) & ((1u << TAG_MAX_BITS) - 1);
+    return distance > TAG_MAX_DISTANCE ? 0 : (uint8_t)(distance << 4 | 1u << TAG_MAX_BITS | more);
 }
 
 /* What the tag of slot i in a table with `mask` knows of the entry's hash, and
@@ -1033,7 +1040,7 @@ static inline unsigned char *occupy(hm_t *m, size_t i, uint64_t hash, const void
     m->tombstones -= prev == CTRL_DELETED;
     set_ctrl(m->ctrl, m->mask, i, h2_for(m, hash, kind));
     if (m->tags)
-        m->tags[i] = tag_make(hash, 64, i, m->mask);
+        m->tags[i] = tag_full(hash, i, m->mask);
     m->len++;
     unsigned char *slot = slot_at(m, i);
     memcpy(slot, key, kind ? kind : m->key_size);
