@@ -3133,6 +3133,13 @@ static uint64_t diff_weak_hash(const void *key, const hm_t *map, void *udata)
     return key_id(key, ((const diff *)udata)->ks);
 }
 
+/* The map's own SipHash through a custom hash function: the map keeps a tag
+ * per slot and places entries from it when it grows or shrinks. */
+static uint64_t diff_custom_hash(const void *key, const hm_t *map, void *udata)
+{
+    return hm_hash_bytes(map, key, ((const diff *)udata)->ks);
+}
+
 static unsigned char *model_value(diff *d, size_t id) { return d->vals + id * d->vs; }
 
 static void diff_random_bytes(uint64_t *rng, unsigned char *out, size_t n)
@@ -3400,7 +3407,7 @@ static void diff_op_clear(diff *d)
     d->len = 0;
 }
 
-static void run_differential(size_t ks, size_t vs, size_t n, bool weak_hash, size_t ops,
+static void run_differential(size_t ks, size_t vs, size_t n, hm_hash_fn hash, size_t ops,
                              uint64_t seed)
 {
     diff *d = calloc(1, sizeof *d);
@@ -3418,7 +3425,7 @@ static void run_differential(size_t ks, size_t vs, size_t n, bool weak_hash, siz
         make_key(id, ks, d->keys + id * ks);
     ta_init(&d->ta);
     hm_config c = {.key_size = ks, .value_size = vs, .seed = test_seed,
-                   .hash = weak_hash ? diff_weak_hash : NULL,
+                   .hash = hash,
                    .key_drop = diff_drop_key, .value_drop = diff_drop_value,
                    .udata = d, .allocator = &d->ta.a};
     d->m = hm_new(&c);
@@ -3534,37 +3541,43 @@ static uint64_t diff_seed(uint64_t salt)
 static void test_differential_k8_v8(void **state)
 {
     (void)state;
-    run_differential(8, 8, 3000, false, DIFF_OPS, diff_seed(1));
+    run_differential(8, 8, 3000, NULL, DIFF_OPS, diff_seed(1));
 }
 
 static void test_differential_k16_v32(void **state)
 {
     (void)state;
-    run_differential(16, 32, 2000, false, DIFF_OPS, diff_seed(2));
+    run_differential(16, 32, 2000, NULL, DIFF_OPS, diff_seed(2));
 }
 
 static void test_differential_k4_set(void **state)
 {
     (void)state;
-    run_differential(4, 0, 5000, false, DIFF_OPS, diff_seed(3));
+    run_differential(4, 0, 5000, NULL, DIFF_OPS, diff_seed(3));
 }
 
 static void test_differential_k3_v5(void **state)
 {
     (void)state;
-    run_differential(3, 5, 4000, false, DIFF_OPS, diff_seed(4));
+    run_differential(3, 5, 4000, NULL, DIFF_OPS, diff_seed(4));
 }
 
 static void test_differential_k24_v24(void **state)
 {
     (void)state;
-    run_differential(24, 24, 1500, false, DIFF_OPS, diff_seed(5));
+    run_differential(24, 24, 1500, NULL, DIFF_OPS, diff_seed(5));
+}
+
+static void test_differential_k16_v8_custom_hash(void **state)
+{
+    (void)state;
+    run_differential(16, 8, 3000, diff_custom_hash, DIFF_OPS, diff_seed(7));
 }
 
 static void test_differential_k8_v8_weak_hash(void **state)
 {
     (void)state;
-    run_differential(8, 8, 3000, true, DIFF_OPS, diff_seed(6));
+    run_differential(8, 8, 3000, diff_weak_hash, DIFF_OPS, diff_seed(6));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -3668,6 +3681,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_differential_k3_v5),
         cmocka_unit_test(test_differential_k24_v24),
         cmocka_unit_test(test_differential_k8_v8_weak_hash),
+        cmocka_unit_test(test_differential_k16_v8_custom_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
