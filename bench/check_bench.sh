@@ -50,11 +50,11 @@ check_json() {
         for (k = 1; k <= np; k++) {
             want["libhashmap", w, n, p[k]] = 1
             if (FLOOR) want["floor", w, n, p[k]] = 1
-            if (FLOOR && p[k] !~ /^(get_many|iterate|free)$/) want["floor-serial", w, n, p[k]] = 1
+            if (FLOOR && p[k] !~ /^(get_many|insert_many|reinsert_many|iterate|free)$/) want["floor-serial", w, n, p[k]] = 1
         }
     }
     BEGIN {
-        fixed = "insert get_hit get_many get_miss remove reinsert iterate"
+        fixed = "insert get_hit get_many get_miss remove reinsert iterate insert_many reinsert_many"
         if (W == "seed" || W == "all") expect("seed", N, "insert free")
         if (W == "flat" || W == "all") expect("flat", N, fixed)
         if (W == "u64" || W == "all") expect("u64", N, fixed)

@@ -19,7 +19,11 @@
  *    "insert", "get_hit", "get_many" (get_hit's keys in batches of 32 through
  *    hm_get_many; libhashmap only, no peer has it), "get_miss", "remove"
  *    (per removal, N/2 of them), "reinsert" (N/2), "iterate" (per entry, through
- *    hm_iter_many in batches of up to 64).
+ *    hm_iter_many in batches of up to 64), then, on a second map made after
+ *    the first is freed, "insert_many" (insert's keys and values in batches of
+ *    32 through hm_insert_many, the map growing from empty as insert's does)
+ *    and, after an untimed removal of the same keys as remove's,
+ *    "reinsert_many" (reinsert's keys in batches of 32); libhashmap only.
  *    ns_per_op: the median over --repeat runs. The clock stops while the
  *    bench's own on_resize hook reads /proc (see below): that is
  *    instrumentation the peers do not carry, and at small N it would be most
@@ -70,7 +74,7 @@
  * line, then the next key), as a caller of a one-key function such as hm_get
  * or hm_insert makes the calls; only the processor's own look-ahead overlaps
  * the reads. It is measured for the phases that go one key at a time (not
- * get_many, iterate or free).
+ * get_many, insert_many, reinsert_many, iterate or free).
  *
  * --text prints to stderr, for every resize, the seed experiment's block
  *   Resize Stats:
@@ -110,7 +114,7 @@
 #define HM_BENCH_BUILD_TYPE ""
 #endif
 
-enum { MAX_REPEAT = 100, MAX_PHASES = 8, MAX_RESIZES = 64, MAX_BLOCKS = 16, BATCH = 32,
+enum { MAX_REPEAT = 100, MAX_PHASES = 12, MAX_RESIZES = 64, MAX_BLOCKS = 16, BATCH = 32,
        ITER_BATCH = 64 };
 
 /* The library's documented default, needed to size the seed map's first table. */
@@ -686,7 +690,6 @@ static void run_forked(struct block *b, unsigned r, const struct options *o,
                        void (*run)(struct block *, unsigned, const struct options *, const void *),
                        const void *arg)
 {
-    progress(o, b->workload, b->items, r);
     int fd[2];
     if (pipe(fd) != 0)
         die(1, "pipe: %s", strerror(errno));
@@ -772,9 +775,29 @@ static unsigned char *floor_alloc(size_t bytes)
 
 /* ---- flat, u64 and the sweep --------------------------------------------- */
 
-enum { P_INSERT, P_GET_HIT, P_GET_MANY, P_GET_MISS, P_REMOVE, P_REINSERT, P_ITERATE, NFIXED };
-static const char *const fixed_phases[NFIXED] = {"insert",   "get_hit",  "get_many", "get_miss",
-                                                 "remove",   "reinsert", "iterate"};
+enum {
+    P_INSERT,
+    P_GET_HIT,
+    P_GET_MANY,
+    P_GET_MISS,
+    P_REMOVE,
+    P_REINSERT,
+    P_ITERATE,
+    P_INSERT_MANY,
+    P_REINSERT_MANY,
+    NFIXED
+};
+static const char *const fixed_phases[NFIXED] = {
+    "insert", "get_hit",  "get_many",    "get_miss",     "remove",
+    "reinsert", "iterate", "insert_many", "reinsert_many"};
+
+_Static_assert((int)NFIXED <= (int)MAX_PHASES, "a block holds every phase");
+
+/* The phases that go through a batched call, which have no floor-serial. */
+static bool batched_phase(int p)
+{
+    return p == P_GET_MANY || p == P_ITERATE || p == P_INSERT_MANY || p == P_REINSERT_MANY;
+}
 
 struct fixed_kind {
     size_t key_size, value_size;
@@ -840,6 +863,70 @@ static struct table_shape shape_of(const hm_t *m, const struct bench_ctx *ctx)
     hm_stats st; /* a first table that never grew: small */
     hm_get_stats(m, &st);
     return (struct table_shape){st.bytes, st.buckets};
+}
+
+/* Keys first .. first + step * (count - 1) and their values into one batch. */
+static void make_batch(const struct fixed_kind *k, size_t first, size_t step, size_t count,
+                       unsigned char *keys, unsigned char *vals)
+{
+    for (size_t q = 0; q < count; q++) {
+        make_key(k, first + q * step, keys + q * k->key_size);
+        make_value(k, first + q * step, vals + q * k->value_size);
+    }
+}
+
+/* insert_many and reinsert_many: the keys of insert and reinsert through
+ * hm_insert_many, in a process of their own (as the first map's run is, so
+ * that neither inherits the other's heap) and on a map with no resize hook
+ * (the first map's resizes are the ones reported). */
+static void run_fixed_many(struct block *b, const struct fixed_kind *k, unsigned r,
+                           const struct options *o)
+{
+    const size_t n = b->items, half = (n + 1) / 2;
+    unsigned char keys[BATCH * 16], vals[BATCH * 32], key[16];
+    struct bench_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        die(1, "out of memory");
+    run_peak_start();
+    ctx_start(ctx, o);
+    hm_config c = {.key_size = k->key_size, .value_size = k->value_size,
+                   .max_load = o->max_load, .seed = ctx->seed};
+    hm_t *m = hm_new(&c);
+    if (!m)
+        die(1, "hm_new: %s", strerror(errno));
+
+    size_t added = 0, got;
+    uint64_t t = phase_clock();
+    for (size_t i = 0; i < n; i += BATCH) {
+        size_t batch = n - i < BATCH ? n - i : BATCH;
+        make_batch(k, i, 1, batch, keys, vals);
+        int rc = hm_insert_many(m, keys, vals, batch, &got);
+        if (rc != HM_OK)
+            fail_status(b, "insert_many", i, rc);
+        added += got;
+    }
+    record_since(&b->lib[P_INSERT_MANY], r, t, n);
+    check(added == n && hm_len(m) == n, b, "insert_many", "new keys", added, n);
+
+    for (size_t i = 0; i < n; i += 2) {
+        make_key(k, i, key);
+        if (hm_remove(m, key, NULL, NULL) != 1)
+            fail_status(b, "insert_many's removal", i, 0);
+    }
+    added = 0;
+    t = phase_clock();
+    for (size_t j = 0; j < half; j += BATCH) {
+        size_t batch = half - j < BATCH ? half - j : BATCH;
+        make_batch(k, 2 * j, 2, batch, keys, vals);
+        int rc = hm_insert_many(m, keys, vals, batch, &got);
+        if (rc != HM_OK)
+            fail_status(b, "reinsert_many", 2 * j, rc);
+        added += got;
+    }
+    record_since(&b->lib[P_REINSERT_MANY], r, t, half);
+    check(added == half && hm_len(m) == n, b, "reinsert_many", "new keys", added, half);
+    hm_free(m);
+    free(ctx);
 }
 
 static void run_fixed(struct block *b, const struct fixed_kind *k, unsigned r, const struct options *o,
@@ -973,6 +1060,9 @@ static void run_fixed(struct block *b, const struct fixed_kind *k, unsigned r, c
     hm_free(m);
     collect_resizes(b, ctx, r);
     free(ctx);
+    /* run_fixed_many's phases grow and fill tables of the same shapes */
+    shapes[P_INSERT_MANY] = shapes[P_INSERT];
+    shapes[P_REINSERT_MANY] = shapes[P_REINSERT];
 }
 
 /* Which key the j-th operation of a phase uses. */
@@ -986,6 +1076,7 @@ static inline uint64_t key_index(int phase, size_t j, size_t n)
         return n + j;
     case P_REMOVE:
     case P_REINSERT:
+    case P_REINSERT_MANY:
         return 2 * j;
     default:
         return j;
@@ -1016,7 +1107,7 @@ static void floor_fixed(struct block *b, const struct fixed_kind *k, unsigned r,
 
     for (int p = 0; p < NFIXED; p++) {
         probe_buf_init(&pb, mem, shapes[p].bytes, shapes[p].buckets);
-        size_t ops = p == P_REMOVE || p == P_REINSERT ? (n + 1) / 2 : n;
+        size_t ops = p == P_REMOVE || p == P_REINSERT || p == P_REINSERT_MANY ? (n + 1) / 2 : n;
         uint64_t t = phase_clock();
         if (p == P_ITERATE) {
             acc += scan(&pb);
@@ -1032,7 +1123,7 @@ static void floor_fixed(struct block *b, const struct fixed_kind *k, unsigned r,
             }
         }
         record_since(&b->flr[p], r, t, ops);
-        if (p == P_GET_MANY || p == P_ITERATE)
+        if (batched_phase(p))
             continue;
         /* The same keys one at a time, as a caller of a one-key call makes
          * them: hash, read, next key. */
@@ -1056,12 +1147,20 @@ static void fixed_run(struct block *b, unsigned r, const struct options *o, cons
         floor_fixed(b, arg, r, shapes);
 }
 
+static void fixed_many_run(struct block *b, unsigned r, const struct options *o, const void *arg)
+{
+    run_fixed_many(b, arg, r, o);
+}
+
 static void workload_fixed(const char *name, const struct fixed_kind *k, size_t n,
                            const struct options *o)
 {
     struct block *b = new_block(name, n, fixed_phases, NFIXED, o);
-    for (unsigned r = 0; r < o->repeat; r++)
+    for (unsigned r = 0; r < o->repeat; r++) {
+        progress(o, b->workload, b->items, r);
         run_forked(b, r, o, fixed_run, k);
+        run_forked(b, r, o, fixed_many_run, k);
+    }
     print_block(b, o);
 }
 
@@ -1256,8 +1355,10 @@ static void seed_run(struct block *b, unsigned r, const struct options *o, const
 static void workload_seed(size_t n, const struct options *o)
 {
     struct block *b = new_block("seed", n, seed_phases, NSEED, o);
-    for (unsigned r = 0; r < o->repeat; r++)
+    for (unsigned r = 0; r < o->repeat; r++) {
+        progress(o, b->workload, b->items, r);
         run_forked(b, r, o, seed_run, NULL);
+    }
     print_block(b, o);
 }
 

@@ -508,6 +508,49 @@ static void op_insert(run *r, reader *in, size_t id)
     memcpy(r->vals[id], val, r->vs);
 }
 
+/* hm_insert_many of 0 to MAX_BATCH keys, repeats allowed: the same as that
+ * many hm_insert calls in order, with at most one allocation, and nothing
+ * changed when that allocation fails. */
+static void op_insert_many(run *r, reader *in)
+{
+    unsigned char keys[MAX_BATCH * MAX_KEY], vals[MAX_BATCH * MAX_VALUE];
+    size_t ids[MAX_BATCH], n = rd8(in) % (MAX_BATCH + 1), added = 99;
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = rd16(in) % r->n;
+        make_key(r, ids[i], keys + i * r->ks);
+        for (size_t b = 0; b < r->vs; b++)
+            vals[i * r->vs + b] = (unsigned char)rd8(in);
+    }
+    guard g;
+    guard_begin(r, &g);
+    /* a set may be given values or none */
+    const void *vp = r->vs > 0 || (n & 1) ? vals : NULL;
+    int rc = hm_insert_many(r->m, keys, vp, n, &added);
+    if (guard_end(r, &g, rc)) {
+        CHECK(r, added == 0);
+        return;
+    }
+    CHECK(r, rc == HM_OK);
+    CHECK(r, r->fa.calls - g.calls <= 1);
+    if (n <= r->reserved_left)
+        CHECK(r, r->fa.calls == g.calls);
+    size_t want = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t id = ids[i];
+        if (r->present[id]) {
+            expect_value_drop(r, id);
+            expect_key_drop(r, id);
+        } else {
+            r->present[id] = 1;
+            r->len++;
+            want++;
+        }
+        memcpy(r->vals[id], vals + i * r->vs, r->vs);
+    }
+    CHECK(r, added == want);
+    r->reserved_left = r->reserved_left > want ? r->reserved_left - want : 0;
+}
+
 static void op_entry(run *r, reader *in, size_t id)
 {
     unsigned char key[MAX_KEY];
@@ -902,9 +945,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bool was_fail_all = r->fa.fail_all, full = false;
         size_t failures = r->fa.failures;
         switch (code % 20) {
-        case 0: case 1: case 2: case 3:
+        case 0: case 1: case 2:
             r->what = "hm_insert";
             op_insert(r, &in, id);
+            break;
+        case 3:
+            r->what = (code & 0x80) ? "hm_insert_many" : "hm_insert";
+            if (code & 0x80) {
+                op_insert_many(r, &in);
+                full = true;
+            } else {
+                op_insert(r, &in, id);
+            }
             break;
         case 4: case 5:
             r->what = "hm_entry";

@@ -18,6 +18,7 @@ INSERT, ENTRY, REMOVE, GET, CONTAINS, RESERVE, RESIZE, RETAIN = 0, 4, 6, 9, 10, 
 ITERATE, GET_MANY, ARM, BAD_ARGS, HASH, FIT = 14, 15, 16, 17, 18, 19
 CLEAR = 13 + 20 * 7       # 153: bit 7 set
 RECREATE = 18 + 20 * 6    # 138: bit 7 set
+INSERT_MANY = 3 + 20 * 7  # 143: bit 7 set
 REMOVE_MODE = [6, 66, 146, 206]  # code >> 6 = 0..3: neither, key_out, value_out, both
 
 KEY_SIZES = [1, 2, 3, 4, 8, 12, 16, 24]
@@ -49,10 +50,21 @@ def amount(kind, value):
     return struct.pack("<H", kind << 14 | (value & 0x3FFF))
 
 
-def mixed_op(w, rng):
+def insert_many(w, rng):
+    n = rng.randrange(41)
+    args = bytes([n])
+    for _ in range(n):
+        args += struct.pack("<H", rng.randrange(w.n))
+        args += bytes(rng.randrange(256) for _ in range(w.vs))
+    w.op(INSERT_MANY, 0, args)
+
+
+def mixed_op(w, rng, many=False):
     k = rng.randrange(w.n)
     r = rng.randrange(100)
-    if r < 25:
+    if many and r < 20:
+        insert_many(w, rng)
+    elif r < 25:
         w.insert(rng, k)
     elif r < 35:
         w.op(ENTRY, k, bytes([rng.randrange(256)]))
@@ -88,7 +100,7 @@ def mixed_op(w, rng):
         w.op(GET)
 
 
-def build(rng):
+def build(rng, many=False):
     hash_mode = rng.randrange(4)
     w = Writer(ks_i=rng.randrange(8), vs_i=rng.randrange(8), hash_mode=hash_mode,
                load_i=rng.randrange(8), univ_i=rng.randrange(1, 7 if hash_mode != 2 else 6),
@@ -100,7 +112,7 @@ def build(rng):
             w.op(ARM, 0, bytes([rng.randrange(12)]))
         w.insert(rng, k)
     for _ in range(rng.randrange(40, 160)):
-        mixed_op(w, rng)
+        mixed_op(w, rng, many)
     for k in rng.sample(range(w.n), w.n // 2):
         w.op(REMOVE_MODE[rng.randrange(4)], k)
     w.op(ITERATE, 0, bytes([rng.randrange(256), rng.randrange(256)]))
@@ -114,6 +126,12 @@ def main():
     for i in range(40):
         with open(os.path.join(out_dir, "seed-%02d" % i), "wb") as f:
             f.write(build(rng))
+    # hm_insert_many among the mixed operations, from a second generator so
+    # that the files above stay as they were
+    rng = random.Random(0x5EED + 1)
+    for i in range(40, 48):
+        with open(os.path.join(out_dir, "seed-%02d" % i), "wb") as f:
+            f.write(build(rng, many=True))
     # the degenerate inputs: nothing at all, and a header with no operation
     with open(os.path.join(out_dir, "empty"), "wb"):
         pass

@@ -732,6 +732,88 @@ static void test_hm_insert_replace_keeps_stored_key(void **state)
     free(log);
 }
 
+/* hm_insert_many's arguments: NULL map, keys or (for a map) values are
+ * refused with nothing changed, n = 0 needs no arrays, a set takes NULL
+ * values, and a count no table can hold is HM_ERANGE. */
+static void test_hm_insert_many_args(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    uint64_t k[2] = {1, 2}, v[2] = {3, 4};
+    size_t added = 99;
+    assert_int_equal(hm_insert_many(NULL, k, v, 2, &added), HM_EINVAL);
+    assert_int_equal(added, 0);
+    assert_int_equal(hm_insert_many(m, NULL, v, 2, NULL), HM_EINVAL);
+    assert_int_equal(hm_insert_many(m, k, NULL, 2, NULL), HM_EINVAL);
+    assert_int_equal(hm_insert_many(m, k, v, SIZE_MAX, &added), HM_ERANGE);
+    assert_int_equal(added, 0);
+    assert_int_equal(hm_insert_many(m, NULL, NULL, 0, &added), HM_OK);
+    assert_int_equal(added, 0);
+    assert_int_equal(hm_len(m), 0);
+    assert_int_equal(hm_buckets(m), 0);
+    assert_int_equal(hm_insert_many(m, k, v, 2, NULL), HM_OK);
+    assert_value(m, 2, 4);
+    hm_free(m);
+
+    hm_config sc = {.key_size = sizeof(uint64_t), .seed = test_seed};
+    hm_t *set = new_map(&sc);
+    assert_int_equal(hm_insert_many(set, k, NULL, 2, &added), HM_OK);
+    assert_int_equal(added, 2);
+    assert_true(hm_contains(set, &k[1]));
+    hm_free(set);
+}
+
+/* The same keys, a fifth of them given a second time with another value, into
+ * one map by hm_insert and into another by hm_insert_many, whole and then in
+ * uneven batches: the same entries, the same count of new keys, the same
+ * drops; and each hm_insert_many call allocates at most once. */
+static void test_hm_insert_many_matches_insert(void **state)
+{
+    (void)state;
+    enum { N = 5000, FIRST_VALUE = 30000 };
+    cb_log *la = log_new(), *lb = log_new();
+    test_alloc ta;
+    ta_init(&ta);
+    hm_config ca = u64_config(la, NULL), cb = u64_config(lb, &ta);
+    hm_t *a = new_map(&ca), *b = new_map(&cb);
+    uint64_t keys[N], vals[N];
+    for (size_t i = 0; i < N; i++) {
+        keys[i] = i % 5 == 4 ? keys[i - 3] : i;
+        vals[i] = FIRST_VALUE + i; /* ids below MAX_IDS: each drop is logged */
+    }
+    for (int round = 0; round < 2; round++) {
+        size_t want_added = 0;
+        for (size_t i = 0; i < N; i++)
+            want_added += put(a, keys[i], vals[i]) == HM_OK;
+        size_t added = 0;
+        if (round == 0) {
+            size_t calls = ta.calls;
+            assert_int_equal(hm_insert_many(b, keys, vals, N, &added), HM_OK);
+            assert_true(ta.calls - calls <= 1);
+        } else {
+            for (size_t i = 0, step = 1; i < N; i += step, step = step % 37 + 1) {
+                size_t n = N - i < step ? N - i : step, got = 0, calls = ta.calls;
+                assert_int_equal(hm_insert_many(b, keys + i, vals + i, n, &got), HM_OK);
+                assert_true(ta.calls - calls <= 1);
+                added += got;
+            }
+        }
+        assert_int_equal(added, want_added);
+        assert_int_equal(hm_len(b), hm_len(a));
+        for (size_t i = 0; i < N; i++)
+            assert_int_equal(*get(b, keys[i]), *get(a, keys[i]));
+        assert_int_equal(lb->key_drop_calls, la->key_drop_calls);
+        assert_int_equal(lb->value_drop_calls, la->value_drop_calls);
+        assert_memory_equal(lb->value_drops, la->value_drops, sizeof la->value_drops);
+    }
+    assert_int_equal(la->key_drop_calls, N / 5 + N); /* the repeats, then every key */
+    hm_free(a);
+    hm_free(b);
+    free(la);
+    free(lb);
+}
+
 /* A map with a custom hash keeps a tag byte per slot that knows where the
  * entry's home slot is and a few hash bits beyond it, so that growth calls the
  * hash function again only for entries far from home or out of bits: about
@@ -3037,8 +3119,14 @@ static void check_enomem_identical(hm_hash_fn hash, size_t value_size)
     assert_same_state(m, before);
     assert_int_equal(hm_resize(m, 4 * hm_capacity(m)), HM_ENOMEM);
     assert_same_state(m, before);
+    /* a batch with a present key (1) and new ones: nothing replaced either */
+    uint64_t batch[3] = {k, 1, k + 1}, batch_values[3] = {7, 8, 9};
+    size_t added = 99;
+    assert_int_equal(hm_insert_many(m, batch, batch_values, 3, &added), HM_ENOMEM);
+    assert_int_equal(added, 0);
+    assert_same_state(m, before);
     ta.fail_all = false;
-    assert_true(ta.failures >= 4);
+    assert_true(ta.failures >= 5);
 
     /* a shrink needs a new, smaller table */
     for (uint64_t id = 0; id < k; id++)
@@ -3074,7 +3162,7 @@ static void test_enomem_leaves_map_identical(void **state)
 /* Differential test against a direct-index model                          */
 /* ------------------------------------------------------------------------ */
 
-enum { DIFF_MAX_SIZE = 64, DIFF_BATCH = 16 };
+enum { DIFF_MAX_SIZE = 64, DIFF_BATCH = 16, DIFF_INSERT_BATCH = 40 };
 
 typedef struct diff {
     size_t ks, vs, n;     /* key size, value size, key universe */
@@ -3371,6 +3459,52 @@ static void diff_op_get_many(diff *d, uint64_t *rng)
     }
 }
 
+/* hm_insert_many of up to DIFF_INSERT_BATCH keys (more than one of its
+ * internal batches), some of them repeated within the call, against the model
+ * updated key by key in the same order; a refused allocation changes nothing. */
+static void diff_op_insert_many(diff *d, uint64_t *rng, bool arm)
+{
+    unsigned char keys[DIFF_INSERT_BATCH * DIFF_MAX_SIZE], vals[DIFF_INSERT_BATCH * DIFF_MAX_SIZE];
+    size_t ids[DIFF_INSERT_BATCH], n = rng_below(rng, DIFF_INSERT_BATCH + 1);
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = i > 0 && rng_below(rng, 4) == 0 ? ids[rng_below(rng, i)] : rng_below(rng, d->n);
+        memcpy(keys + i * d->ks, d->keys + ids[i] * d->ks, d->ks);
+        diff_random_bytes(rng, vals + i * d->vs, d->vs);
+    }
+    size_t calls = d->ta.calls, fails = d->ta.failures, added = 99;
+    if (arm)
+        d->ta.fail_at = calls + 1;
+    /* a set may be given values or NULL */
+    const void *vp = d->vs > 0 || rng_below(rng, 2) ? vals : NULL;
+    int rc = hm_insert_many(d->m, keys, vp, n, &added);
+    d->ta.fail_at = 0;
+    if (d->ta.failures != fails) {
+        DIFF_CHECK(d, rc == HM_ENOMEM);
+        DIFF_CHECK(d, added == 0);
+        return;
+    }
+    DIFF_CHECK(d, rc == HM_OK);
+    size_t want_added = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (d->present[ids[i]]) {
+            d->want_key_drops++;
+            d->want_value_drops += d->vs > 0;
+        } else {
+            d->present[ids[i]] = 1;
+            d->len++;
+            want_added++;
+        }
+        memcpy(model_value(d, ids[i]), vals + i * d->vs, d->vs);
+    }
+    DIFF_CHECK(d, added == want_added);
+    d->reserved_left = d->reserved_left > want_added ? d->reserved_left - want_added : 0;
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *v = hm_get(d->m, keys + i * d->ks);
+        DIFF_CHECK(d, v != NULL);
+        DIFF_CHECK(d, d->vs == 0 || memcmp(v, model_value(d, ids[i]), d->vs) == 0);
+    }
+}
+
 static void diff_op_sizing(diff *d, uint64_t *rng, bool reserve)
 {
     size_t calls = d->ta.calls, fails = d->ta.failures, b = hm_buckets(d->m);
@@ -3468,6 +3602,9 @@ static void run_differential(size_t ks, size_t vs, size_t n, hm_hash_fn hash, si
         } else if ((r -= 80) < 80) {
             d->what = "hm_get_many";
             diff_op_get_many(d, &rng);
+        } else if ((r -= 80) < 25) {
+            d->what = "hm_insert_many";
+            diff_op_insert_many(d, &rng, arm);
         } else if (rng_below(&rng, 8) == 0) {
             size_t which = rng_below(&rng, 100);
             if (which < 30) {
@@ -3606,6 +3743,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_insert_replace_drops_old_value_and_callers_key),
         cmocka_unit_test(test_hm_insert_replace_keeps_stored_key),
         cmocka_unit_test(test_hm_insert_grows_by_doubling),
+        cmocka_unit_test(test_hm_insert_many_args),
+        cmocka_unit_test(test_hm_insert_many_matches_insert),
         cmocka_unit_test(test_custom_hash_rehash_calls_few),
         cmocka_unit_test(test_custom_hash_h2_127),
         cmocka_unit_test(test_custom_hash_far_from_home),
