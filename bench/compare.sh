@@ -9,7 +9,9 @@
 # first one rotated each round) so that a slow spell of the machine does not
 # fall on one map alone. Medians over the runs go into a table of ns/op per
 # phase and peak RSS, with every map's ratio to libhashmap, and the sweep
-# into a chart of ns/op against N (gnuplot).
+# into a chart of ns/op against N (gnuplot). libhashmap runs twice per round:
+# as itself, one call per key, and as libhashmap-batched (hm_bench --batched:
+# insert, get_hit and reinsert through hm_insert_many and hm_get_many).
 #
 # Needs: cmake, a C compiler, POSIX sh and awk; g++ and the peers' packages
 # for the peers (bench/peers/install-deps.sh installs them on Debian), rustc
@@ -28,7 +30,8 @@ usage: bench/compare.sh [options] [OUTDIR]
   -n N      items for every workload, for sweep its largest N (1e3, 1e4, ... up
             to N); default: each workload's own (seed 1e7, flat and u64 1e6,
             sweep up to 1e7). A quick run: -n 100000 -r 3
-  -m LIST   only these peers, comma-separated (libhashmap always runs)
+  -m LIST   only these peers, comma-separated (libhashmap and libhashmap-batched
+            always run)
   -b DIR    build directory (default: \${TMPDIR:-/tmp}/libhashmap-bench-build);
             configured as Release with -O2, sanitizers off
   -B        do not configure or build: use the binaries in the build directory
@@ -113,6 +116,9 @@ log=$out/log.txt
 : >"$raw"
 : >"$log"
 printf 'libhashmap %s\n' "$hm_bench" >"$maps"
+# the same binary with --batched: hm_insert_many and hm_get_many, in a process
+# of its own taken in turn with the others (flat, u64 and sweep only)
+printf 'libhashmap-batched %s\n' "$hm_bench" >>"$maps"
 if [ -f "$build/bench/peers/peers.txt" ]; then
     while IFS= read -r line; do
         name=${line%% *}
@@ -134,6 +140,7 @@ run_one() {
     name=${2%% *}
     exe=${2#* }
     tmp=$out/.run.jsonl
+    [ "$name" = libhashmap-batched ] && [ "$1" = seed ] && return
     t0=$(date +%s)
     echo "== $name --workload $1 ${items:+--items $items}" >>"$log"
     if [ -n "$items" ]; then
@@ -141,6 +148,7 @@ run_one() {
     else
         set -- "$exe" --workload "$1" --repeat 1
     fi
+    [ "$name" = libhashmap-batched ] && set -- "$@" --batched
     if "$@" >"$tmp" 2>>"$log"; then
         cat "$tmp" >>"$raw"
         status=ok
@@ -291,6 +299,8 @@ summarize() {
 
             if (gw[q] == "sweep")
                 for (c = 1; c <= ncol; c++) {
+                    if (col[c] == "libhashmap-batched")
+                        continue # three phases of its own: not in the chart
                     line = gn[q]
                     any = 0
                     for (p = 1; p <= 6; p++) {

@@ -19,11 +19,16 @@
  *    "insert", "get_hit", "get_many" (get_hit's keys in batches of 32 through
  *    hm_get_many; libhashmap only, no peer has it), "get_miss", "remove"
  *    (per removal, N/2 of them), "reinsert" (N/2), "iterate" (per entry, through
- *    hm_iter_many in batches of up to 64), then, on a second map made after
- *    the first is freed, "insert_many" (insert's keys and values in batches of
- *    32 through hm_insert_many, the map growing from empty as insert's does)
- *    and, after an untimed removal of the same keys as remove's,
- *    "reinsert_many" (reinsert's keys in batches of 32); libhashmap only.
+ *    hm_iter_many in batches of up to 64).
+ *    With --batched the map is "libhashmap-batched" and the phases of flat,
+ *    u64 and sweep are "insert" (insert's keys and values in batches of 32
+ *    through hm_insert_many, the map growing from empty as insert's does),
+ *    "get_hit" (get_hit's keys in batches of 32 through hm_get_many) and
+ *    "reinsert" (reinsert's keys in batches of 32 through hm_insert_many, after
+ *    an untimed removal of remove's keys), with no floor; seed has no batched
+ *    form and prints nothing. A process of its own, as a peer's is, so that
+ *    compare.sh runs it in turn with the others: each run's growth then meets
+ *    the host's memory in the same state as theirs.
  *    ns_per_op: the median over --repeat runs. The clock stops while the
  *    bench's own on_resize hook reads /proc (see below): that is
  *    instrumentation the peers do not carry, and at small N it would be most
@@ -74,7 +79,7 @@
  * line, then the next key), as a caller of a one-key function such as hm_get
  * or hm_insert makes the calls; only the processor's own look-ahead overlaps
  * the reads. It is measured for the phases that go one key at a time (not
- * get_many, insert_many, reinsert_many, iterate or free).
+ * get_many, iterate or free).
  *
  * --text prints to stderr, for every resize, the seed experiment's block
  *   Resize Stats:
@@ -280,7 +285,7 @@ struct options {
     double max_load; /* 0: the library's default */
     bool fixed_seed;
     uint8_t seed[16];
-    bool text, floor, marks;
+    bool text, floor, marks, batched;
 };
 
 static void usage(FILE *out)
@@ -297,6 +302,9 @@ static void usage(FILE *out)
           "                 for reproducible tables (default: 16 random bytes per map)\n"
           "  --text         print the Resize Stats blocks and a summary on stderr\n"
           "  --no-floor     skip the floor measurements\n"
+          "  --batched      flat, u64 and sweep through hm_insert_many and hm_get_many,\n"
+          "                 as map libhashmap-batched (phases insert, get_hit and\n"
+          "                 reinsert; no floor); seed prints nothing\n"
           "  --strace-marks mark the seed's insert phase and each resize with a\n"
           "                 madvise(NULL, 0, MADV_NORMAL) call, for the strace test\n"
           "  -h, --help     this text\n",
@@ -418,6 +426,8 @@ static void parse_args(int argc, char **argv, struct options *o)
             o->text = true;
         } else if (!strcmp(name, "--no-floor")) {
             o->floor = false;
+        } else if (!strcmp(name, "--batched")) {
+            o->batched = true;
         } else if (!strcmp(name, "--strace-marks")) {
             o->marks = true;
         } else {
@@ -441,6 +451,7 @@ struct series {
 
 /* One workload at one N: every run's figures. */
 struct block {
+    const char *map; /* "libhashmap", or "libhashmap-batched" */
     const char *workload;
     size_t items;
     const char *const *phases;
@@ -560,12 +571,13 @@ static struct block *new_block(const char *workload, size_t items, const char *c
     struct block *b = calloc(1, sizeof *b);
     if (!b)
         die(1, "out of memory");
+    b->map = o->batched ? "libhashmap-batched" : "libhashmap";
     b->workload = workload;
     b->items = items;
     b->phases = phases;
     b->nphases = nphases;
     b->runs = o->repeat;
-    b->floor = o->floor;
+    b->floor = o->floor && !o->batched;
     g_blocks[g_nblocks++] = b;
     return b;
 }
@@ -599,7 +611,7 @@ static double mib(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
 static void print_block(const struct block *b, const struct options *o)
 {
     for (size_t p = 0; p < b->nphases; p++)
-        print_phase("libhashmap", b, p, &b->lib[p]);
+        print_phase(b->map, b, p, &b->lib[p]);
     for (size_t k = 0; k < b->nresizes; k++) {
         const struct resize_rec *r = &b->resizes[k];
         printf("{\"map\":\"libhashmap\",\"workload\":\"%s\",\"items\":%zu,\"phase\":\"resize\","
@@ -775,29 +787,13 @@ static unsigned char *floor_alloc(size_t bytes)
 
 /* ---- flat, u64 and the sweep --------------------------------------------- */
 
-enum {
-    P_INSERT,
-    P_GET_HIT,
-    P_GET_MANY,
-    P_GET_MISS,
-    P_REMOVE,
-    P_REINSERT,
-    P_ITERATE,
-    P_INSERT_MANY,
-    P_REINSERT_MANY,
-    NFIXED
-};
-static const char *const fixed_phases[NFIXED] = {
-    "insert", "get_hit",  "get_many",    "get_miss",     "remove",
-    "reinsert", "iterate", "insert_many", "reinsert_many"};
+enum { P_INSERT, P_GET_HIT, P_GET_MANY, P_GET_MISS, P_REMOVE, P_REINSERT, P_ITERATE, NFIXED };
+static const char *const fixed_phases[NFIXED] = {"insert",   "get_hit",  "get_many", "get_miss",
+                                                 "remove",   "reinsert", "iterate"};
 
-_Static_assert((int)NFIXED <= (int)MAX_PHASES, "a block holds every phase");
-
-/* The phases that go through a batched call, which have no floor-serial. */
-static bool batched_phase(int p)
-{
-    return p == P_GET_MANY || p == P_ITERATE || p == P_INSERT_MANY || p == P_REINSERT_MANY;
-}
+/* --batched: the same keys through hm_insert_many and hm_get_many. */
+enum { B_INSERT, B_GET_HIT, B_REINSERT, NBATCHED };
+static const char *const batched_phases[NBATCHED] = {"insert", "get_hit", "reinsert"};
 
 struct fixed_kind {
     size_t key_size, value_size;
@@ -875,15 +871,14 @@ static void make_batch(const struct fixed_kind *k, size_t first, size_t step, si
     }
 }
 
-/* insert_many and reinsert_many: the keys of insert and reinsert through
- * hm_insert_many, in a process of their own (as the first map's run is, so
- * that neither inherits the other's heap) and on a map with no resize hook
- * (the first map's resizes are the ones reported). */
-static void run_fixed_many(struct block *b, const struct fixed_kind *k, unsigned r,
-                           const struct options *o)
+/* --batched: insert's, get_hit's and reinsert's keys through hm_insert_many
+ * and hm_get_many, BATCH keys a call, on a map with no resize hook. */
+static void run_batched(struct block *b, const struct fixed_kind *k, unsigned r,
+                        const struct options *o)
 {
     const size_t n = b->items, half = (n + 1) / 2;
     unsigned char keys[BATCH * 16], vals[BATCH * 32], key[16];
+    void *found[BATCH];
     struct bench_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         die(1, "out of memory");
@@ -902,16 +897,33 @@ static void run_fixed_many(struct block *b, const struct fixed_kind *k, unsigned
         make_batch(k, i, 1, batch, keys, vals);
         int rc = hm_insert_many(m, keys, vals, batch, &got);
         if (rc != HM_OK)
-            fail_status(b, "insert_many", i, rc);
+            fail_status(b, "insert", i, rc);
         added += got;
     }
-    record_since(&b->lib[P_INSERT_MANY], r, t, n);
-    check(added == n && hm_len(m) == n, b, "insert_many", "new keys", added, n);
+    record_since(&b->lib[B_INSERT], r, t, n);
+    check(added == n && hm_len(m) == n, b, "insert", "new keys", added, n);
+
+    uint64_t want_hits = 0, sum = 0, cnt = 0;
+    for (size_t j = 0; j < n; j++)
+        want_hits += mix(j ^ 0x55) % n;
+    t = phase_clock();
+    for (size_t j = 0; j < n; j += BATCH) {
+        size_t batch = n - j < BATCH ? n - j : BATCH;
+        for (size_t q = 0; q < batch; q++)
+            make_key(k, mix((j + q) ^ 0x55) % n, keys + q * k->key_size);
+        cnt += hm_get_many(m, keys, batch, found);
+        for (size_t q = 0; q < batch; q++)
+            if (found[q])
+                sum += get_le64(found[q]);
+    }
+    record_since(&b->lib[B_GET_HIT], r, t, n);
+    check(cnt == n, b, "get_hit", "found", cnt, n);
+    check(sum == want_hits, b, "get_hit", "value sum", sum, want_hits);
 
     for (size_t i = 0; i < n; i += 2) {
         make_key(k, i, key);
         if (hm_remove(m, key, NULL, NULL) != 1)
-            fail_status(b, "insert_many's removal", i, 0);
+            fail_status(b, "remove", i, 0);
     }
     added = 0;
     t = phase_clock();
@@ -920,11 +932,11 @@ static void run_fixed_many(struct block *b, const struct fixed_kind *k, unsigned
         make_batch(k, 2 * j, 2, batch, keys, vals);
         int rc = hm_insert_many(m, keys, vals, batch, &got);
         if (rc != HM_OK)
-            fail_status(b, "reinsert_many", 2 * j, rc);
+            fail_status(b, "reinsert", 2 * j, rc);
         added += got;
     }
-    record_since(&b->lib[P_REINSERT_MANY], r, t, half);
-    check(added == half && hm_len(m) == n, b, "reinsert_many", "new keys", added, half);
+    record_since(&b->lib[B_REINSERT], r, t, half);
+    check(added == half && hm_len(m) == n, b, "reinsert", "new keys", added, half);
     hm_free(m);
     free(ctx);
 }
@@ -1060,9 +1072,6 @@ static void run_fixed(struct block *b, const struct fixed_kind *k, unsigned r, c
     hm_free(m);
     collect_resizes(b, ctx, r);
     free(ctx);
-    /* run_fixed_many's phases grow and fill tables of the same shapes */
-    shapes[P_INSERT_MANY] = shapes[P_INSERT];
-    shapes[P_REINSERT_MANY] = shapes[P_REINSERT];
 }
 
 /* Which key the j-th operation of a phase uses. */
@@ -1076,7 +1085,6 @@ static inline uint64_t key_index(int phase, size_t j, size_t n)
         return n + j;
     case P_REMOVE:
     case P_REINSERT:
-    case P_REINSERT_MANY:
         return 2 * j;
     default:
         return j;
@@ -1107,7 +1115,7 @@ static void floor_fixed(struct block *b, const struct fixed_kind *k, unsigned r,
 
     for (int p = 0; p < NFIXED; p++) {
         probe_buf_init(&pb, mem, shapes[p].bytes, shapes[p].buckets);
-        size_t ops = p == P_REMOVE || p == P_REINSERT || p == P_REINSERT_MANY ? (n + 1) / 2 : n;
+        size_t ops = p == P_REMOVE || p == P_REINSERT ? (n + 1) / 2 : n;
         uint64_t t = phase_clock();
         if (p == P_ITERATE) {
             acc += scan(&pb);
@@ -1123,7 +1131,7 @@ static void floor_fixed(struct block *b, const struct fixed_kind *k, unsigned r,
             }
         }
         record_since(&b->flr[p], r, t, ops);
-        if (batched_phase(p))
+        if (p == P_GET_MANY || p == P_ITERATE)
             continue;
         /* The same keys one at a time, as a caller of a one-key call makes
          * them: hash, read, next key. */
@@ -1147,19 +1155,19 @@ static void fixed_run(struct block *b, unsigned r, const struct options *o, cons
         floor_fixed(b, arg, r, shapes);
 }
 
-static void fixed_many_run(struct block *b, unsigned r, const struct options *o, const void *arg)
+static void batched_run(struct block *b, unsigned r, const struct options *o, const void *arg)
 {
-    run_fixed_many(b, arg, r, o);
+    run_batched(b, arg, r, o);
 }
 
 static void workload_fixed(const char *name, const struct fixed_kind *k, size_t n,
                            const struct options *o)
 {
-    struct block *b = new_block(name, n, fixed_phases, NFIXED, o);
+    struct block *b = o->batched ? new_block(name, n, batched_phases, NBATCHED, o)
+                                 : new_block(name, n, fixed_phases, NFIXED, o);
     for (unsigned r = 0; r < o->repeat; r++) {
         progress(o, b->workload, b->items, r);
-        run_forked(b, r, o, fixed_run, k);
-        run_forked(b, r, o, fixed_many_run, k);
+        run_forked(b, r, o, o->batched ? batched_run : fixed_run, k);
     }
     print_block(b, o);
 }
@@ -1421,7 +1429,7 @@ int main(int argc, char **argv)
     }
 
     bool all = o.workload == W_ALL;
-    if (all || o.workload == W_SEED)
+    if ((all || o.workload == W_SEED) && !o.batched)
         workload_seed(o.items ? o.items : 10000000, &o);
     if (all || o.workload == W_FLAT)
         workload_fixed("flat", &FLAT, o.items ? o.items : 1000000, &o);
