@@ -871,6 +871,26 @@ static void make_batch(const struct fixed_kind *k, size_t first, size_t step, si
     }
 }
 
+/* get_hit's keys through hm_get_many, BATCH a call: how many were found, and
+ * in *sum the sum of their values' first words. */
+static uint64_t get_many_pass(hm_t *m, const struct fixed_kind *k, size_t n, uint64_t *sum)
+{
+    unsigned char keys[BATCH * 16];
+    void *found[BATCH];
+    uint64_t cnt = 0;
+    *sum = 0;
+    for (size_t j = 0; j < n; j += BATCH) {
+        size_t batch = n - j < BATCH ? n - j : BATCH;
+        for (size_t q = 0; q < batch; q++)
+            make_key(k, mix((j + q) ^ 0x55) % n, keys + q * k->key_size);
+        cnt += hm_get_many(m, keys, batch, found);
+        for (size_t q = 0; q < batch; q++)
+            if (found[q])
+                sum[0] += get_le64(found[q]);
+    }
+    return cnt;
+}
+
 /* --batched: insert's, get_hit's and reinsert's keys through hm_insert_many
  * and hm_get_many, BATCH keys a call, on a map with no resize hook. */
 static void run_batched(struct block *b, const struct fixed_kind *k, unsigned r,
@@ -878,7 +898,6 @@ static void run_batched(struct block *b, const struct fixed_kind *k, unsigned r,
 {
     const size_t n = b->items, half = (n + 1) / 2;
     unsigned char keys[BATCH * 16], vals[BATCH * 32], key[16];
-    void *found[BATCH];
     struct bench_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         die(1, "out of memory");
@@ -903,19 +922,11 @@ static void run_batched(struct block *b, const struct fixed_kind *k, unsigned r,
     record_since(&b->lib[B_INSERT], r, t, n);
     check(added == n && hm_len(m) == n, b, "insert", "new keys", added, n);
 
-    uint64_t want_hits = 0, sum = 0, cnt = 0;
+    uint64_t want_hits = 0, sum;
     for (size_t j = 0; j < n; j++)
         want_hits += mix(j ^ 0x55) % n;
     t = phase_clock();
-    for (size_t j = 0; j < n; j += BATCH) {
-        size_t batch = n - j < BATCH ? n - j : BATCH;
-        for (size_t q = 0; q < batch; q++)
-            make_key(k, mix((j + q) ^ 0x55) % n, keys + q * k->key_size);
-        cnt += hm_get_many(m, keys, batch, found);
-        for (size_t q = 0; q < batch; q++)
-            if (found[q])
-                sum += get_le64(found[q]);
-    }
+    uint64_t cnt = get_many_pass(m, k, n, &sum);
     record_since(&b->lib[B_GET_HIT], r, t, n);
     check(cnt == n, b, "get_hit", "found", cnt, n);
     check(sum == want_hits, b, "get_hit", "value sum", sum, want_hits);
@@ -948,7 +959,7 @@ static void run_fixed(struct block *b, const struct fixed_kind *k, unsigned r, c
     if (!ctx)
         die(1, "out of memory");
     const size_t n = b->items;
-    unsigned char key[16], val[32], keys[BATCH * 16];
+    unsigned char key[16], val[32];
     void *vals[ITER_BATCH];
     uint64_t t, sum, cnt;
 
@@ -994,18 +1005,8 @@ static void run_fixed(struct block *b, const struct fixed_kind *k, unsigned r, c
     check(sum == want_hits, b, "get_hit", "value sum", sum, want_hits);
 
     ctx->phase = "get_many";
-    sum = 0;
-    cnt = 0;
     t = phase_clock();
-    for (size_t j = 0; j < n; j += BATCH) {
-        size_t batch = n - j < BATCH ? n - j : BATCH;
-        for (size_t q = 0; q < batch; q++)
-            make_key(k, mix((j + q) ^ 0x55) % n, keys + q * k->key_size);
-        cnt += hm_get_many(m, keys, batch, vals);
-        for (size_t q = 0; q < batch; q++)
-            if (vals[q])
-                sum += get_le64(vals[q]);
-    }
+    cnt = get_many_pass(m, k, n, &sum);
     record_since(&b->lib[P_GET_MANY], r, t, n);
     shapes[P_GET_MANY] = shape_of(m, ctx);
     check(cnt == n, b, "get_many", "found", cnt, n);

@@ -1116,6 +1116,30 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind)
     return insert_hashed_k(m, key, value, hash_key_k(m, key, kind), kind);
 }
 
+/* The first half of a batched call: hashes `count` keys stored back to back
+ * into hashes[] and asks for the control bytes and home slot of each (the
+ * slot for writing when `write`, a constant), so that the cache misses of the
+ * batch overlap. Returns count. */
+HM_INLINE size_t hash_batch_k(const hm_t *m, const unsigned char *keys, size_t count,
+                              uint64_t *hashes, bool write, size_t kind)
+{
+    const size_t key_size = kind ? kind : m->key_size;
+    for (size_t j = 0; j < count; j++) {
+        uint64_t h = hash_key_k(m, keys + j * key_size, kind);
+        hashes[j] = h;
+#if defined(__GNUC__)
+        if (m->slots) {
+            __builtin_prefetch(m->ctrl + (h & m->mask));
+            if (write)
+                __builtin_prefetch(slot_at(m, h & m->mask), 1);
+            else
+                __builtin_prefetch(slot_at(m, h & m->mask));
+        }
+#endif
+    }
+    return count;
+}
+
 /* hm_insert_many's body, once the table has room for n new keys: hashes a
  * batch of keys and asks for the control bytes and home slot of each, then
  * inserts them in order, so that the cache misses of a batch overlap (16 did
@@ -1132,14 +1156,7 @@ HM_INLINE size_t insert_many_k(hm_t *m, const unsigned char *keys, const unsigne
         if (count > BATCH)
             count = BATCH;
         uint64_t hashes[BATCH];
-        for (size_t j = 0; j < count; j++) {
-            uint64_t h = hash_key_k(m, keys + (start + j) * key_size, kind);
-            hashes[j] = h;
-#if defined(__GNUC__)
-            __builtin_prefetch(m->ctrl + (h & m->mask));
-            __builtin_prefetch(slot_at(m, h & m->mask), 1);
-#endif
-        }
+        hash_batch_k(m, keys + start * key_size, count, hashes, true, kind);
         for (size_t j = 0; j < count; j++) {
             const void *value = value_size ? values + (start + j) * value_size : NULL;
             added += insert_hashed_k(m, keys + (start + j) * key_size, value, hashes[j], kind) ==
@@ -1334,6 +1351,12 @@ bool hm_contains(const hm_t *m, const void *key)
     return hm_get(m, key) != NULL;
 }
 
+/* hash_batch_k for reading, with the map's kind. */
+static size_t hash_batch(const hm_t *m, const unsigned char *keys, size_t count, uint64_t *hashes)
+{
+    BY_KIND(m, hash_batch_k, m, keys, count, hashes, false)
+}
+
 size_t hm_get_many(const hm_t *m, const void *keys, size_t n, void **values)
 {
     enum { BATCH = 16 };
@@ -1346,18 +1369,7 @@ size_t hm_get_many(const hm_t *m, const void *keys, size_t n, void **values)
         if (count > BATCH)
             count = BATCH;
         uint64_t hashes[BATCH];
-        /* Hash the whole batch first and prefetch each key's first group and
-         * slot, so that the cache misses of the batch overlap. */
-        for (size_t j = 0; j < count; j++) {
-            uint64_t h = hash_key(m, k + (start + j) * m->key_size);
-            hashes[j] = h;
-#if defined(__GNUC__)
-            if (m->slots) {
-                __builtin_prefetch(m->ctrl + (h & m->mask));
-                __builtin_prefetch(m->slots + (h & m->mask) * m->slot_size);
-            }
-#endif
-        }
+        hash_batch(m, k + start * m->key_size, count, hashes);
         for (size_t j = 0; j < count; j++) {
             size_t i = find(m, k + (start + j) * m->key_size, hashes[j]);
             values[start + j] = i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
