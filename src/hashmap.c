@@ -1116,14 +1116,21 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind)
     return insert_hashed_k(m, key, value, hash_key_k(m, key, kind), kind);
 }
 
-/* The first half of a batched call: hashes `count` keys stored back to back
- * into hashes[] and asks for the control bytes and home slot of each (the
- * slot for writing when `write`, a constant), so that the cache misses of the
- * batch overlap. Returns count. */
-HM_INLINE size_t hash_batch_k(const hm_t *m, const unsigned char *keys, size_t count,
+/* Keys a batched call hashes ahead: 16 did better for inserts than 8 or 32,
+ * and than hashing the next batch while inserting this one. */
+enum { KEY_BATCH = 16 };
+
+/* The first half of a batched call: hashes the first KEY_BATCH (or fewer) of
+ * `left` keys stored back to back into hashes[] and asks for the control bytes
+ * and home slot of each (the slot for writing when `write`, a constant), so
+ * that the cache misses of the batch overlap. Returns how many it hashed. */
+HM_INLINE size_t hash_batch_k(const hm_t *m, const unsigned char *keys, size_t left,
                               uint64_t *hashes, bool write, size_t kind)
 {
     const size_t key_size = kind ? kind : m->key_size;
+    size_t count = left;
+    if (count > KEY_BATCH)
+        count = KEY_BATCH;
     for (size_t j = 0; j < count; j++) {
         uint64_t h = hash_key_k(m, keys + j * key_size, kind);
         hashes[j] = h;
@@ -1142,21 +1149,16 @@ HM_INLINE size_t hash_batch_k(const hm_t *m, const unsigned char *keys, size_t c
 
 /* hm_insert_many's body, once the table has room for n new keys: hashes a
  * batch of keys and asks for the control bytes and home slot of each, then
- * inserts them in order, so that the cache misses of a batch overlap (16 did
- * better than 8 or 32, and than hashing the next batch while inserting this
- * one). Returns how many keys were new. */
+ * inserts them in order, so that the cache misses of a batch overlap. Returns
+ * how many keys were new. */
 HM_INLINE size_t insert_many_k(hm_t *m, const unsigned char *keys, const unsigned char *values,
                                size_t n, size_t kind)
 {
-    enum { BATCH = 16 };
     const size_t key_size = kind ? kind : m->key_size, value_size = m->value_size;
     size_t added = 0;
-    for (size_t start = 0; start < n; start += BATCH) {
-        size_t count = n - start;
-        if (count > BATCH)
-            count = BATCH;
-        uint64_t hashes[BATCH];
-        hash_batch_k(m, keys + start * key_size, count, hashes, true, kind);
+    for (size_t start = 0, count; start < n; start += count) {
+        uint64_t hashes[KEY_BATCH];
+        count = hash_batch_k(m, keys + start * key_size, n - start, hashes, true, kind);
         for (size_t j = 0; j < count; j++) {
             const void *value = value_size ? values + (start + j) * value_size : NULL;
             added += insert_hashed_k(m, keys + (start + j) * key_size, value, hashes[j], kind) ==
@@ -1352,24 +1354,20 @@ bool hm_contains(const hm_t *m, const void *key)
 }
 
 /* hash_batch_k for reading, with the map's kind. */
-static size_t hash_batch(const hm_t *m, const unsigned char *keys, size_t count, uint64_t *hashes)
+static size_t hash_batch(const hm_t *m, const unsigned char *keys, size_t left, uint64_t *hashes)
 {
-    BY_KIND(m, hash_batch_k, m, keys, count, hashes, false)
+    BY_KIND(m, hash_batch_k, m, keys, left, hashes, false)
 }
 
 size_t hm_get_many(const hm_t *m, const void *keys, size_t n, void **values)
 {
-    enum { BATCH = 16 };
     if (!m || !keys || !values)
         return 0;
     const unsigned char *k = keys;
     size_t found = 0;
-    for (size_t start = 0; start < n; start += BATCH) {
-        size_t count = n - start;
-        if (count > BATCH)
-            count = BATCH;
-        uint64_t hashes[BATCH];
-        hash_batch(m, k + start * m->key_size, count, hashes);
+    for (size_t start = 0, count; start < n; start += count) {
+        uint64_t hashes[KEY_BATCH];
+        count = hash_batch(m, k + start * m->key_size, n - start, hashes);
         for (size_t j = 0; j < count; j++) {
             size_t i = find(m, k + (start + j) * m->key_size, hashes[j]);
             values[start + j] = i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
