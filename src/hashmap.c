@@ -729,10 +729,10 @@ static inline bool is_pending(uint8_t c) { return (c & 0x80) && c != CTRL_EMPTY;
  * the newcomer is placed in turn. Only slots below `limit` can be pending, and
  * their tags are those of a table with old_mask.
  *
- * The entry in hand frees its own slot first, so that the search can return
- * it: staying and moving are then one path, with no branch on which it is.
- * When a table doubles, that is a coin toss per entry, and the mispredicted
- * branch made growth 10-20% slower (inserts at 1,000 to 10,000 entries).
+ * The entry in hand frees its own slot, which the search may return: staying
+ * and moving are then one path, with no branch on which it is. When a table
+ * doubles, that is a coin toss per entry, and the mispredicted branch made
+ * growth 10-20% slower (inserts at 1,000 to 10,000 entries).
  */
 HM_INLINE void rehash_pending_k(hm_t *m, size_t limit, size_t old_mask, size_t kind)
 {
@@ -744,9 +744,13 @@ HM_INLINE void rehash_pending_k(hm_t *m, size_t limit, size_t old_mask, size_t k
         unsigned char *cur = slot_at(m, i);
         unsigned known;
         uint64_t hash = slot_hash_k(m, i, ctrl[i] & 0x7F, old_mask, mask, &known, kind);
-        set_ctrl(ctrl, mask, i, CTRL_EMPTY);
         for (;;) {
+            /* Slot i counts as free for the search already (a pending byte
+             * has its top bit set, as EMPTY has); it is marked EMPTY only
+             * after the search has loaded its group, which would otherwise
+             * wait for that one-byte store to reach the cache. */
             size_t dst = find_insert_slot(ctrl, mask, hash);
+            set_ctrl(ctrl, mask, i, CTRL_EMPTY);
             uint8_t h2 = h2_for(m, hash, kind);
             uint8_t prev = ctrl[dst];
             if (prev == CTRL_EMPTY) { /* dst may be i itself */
