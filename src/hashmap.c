@@ -51,9 +51,10 @@ enum { CTRL_EMPTY = 0xFF, CTRL_DELETED = 0x80 };
 
 #define DEFAULT_MAX_LOAD 0.875
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
-/* Tables from this size on ask for transparent huge pages (see is_mapped). */
+/* Mapped tables from this many MiB on ask for transparent huge pages; 0 never
+ * asks (see is_mapped). CMake: HASHMAP_HUGE_PAGE_MIN_MIB. */
 #ifndef HM_HUGE_PAGE_MIN_MIB
-#define HM_HUGE_PAGE_MIN_MIB 16
+#define HM_HUGE_PAGE_MIN_MIB 512
 #endif
 #define HUGE_PAGE_MIN_TABLE ((size_t)HM_HUGE_PAGE_MIN_MIB << 20)
 /* Iteration prefetches ahead in tables whose slots pass this (see hm_iter_many). */
@@ -582,15 +583,15 @@ static inline size_t find_insert_slot(const uint8_t *ctrl, size_t mask, uint64_t
 
 /* With the default allocator, a table of 2 MiB or more is a mapping of its own,
  * a whole number of huge pages long, so that it grows with mremap and the
- * kernel puts it, and each mremap of it, on a 2 MiB boundary: growth then
- * moves huge pages without splitting them. From HUGE_PAGE_MIN_TABLE on it is
- * also madvised for transparent huge pages (THP is given only to madvised
- * memory here), which spares lookups most TLB misses. Not below: a smaller
- * table's pages fit the TLB anyway, and a huge page costs more to fault in
- * than its 512 small pages where the hypervisor takes freed 2 MiB blocks
- * back (free page reporting, as on this machine class): 8.9 us per 4 KiB for
- * a fresh huge page against 2.1 us for recycled small ones, measured here
- * (docs/design.md). A user's allocator decides about its own memory. */
+ * kernel puts it, and each mremap of it, on a 2 MiB boundary. From
+ * HM_HUGE_PAGE_MIN_MIB on (512 MiB; 0: never) it is also madvised for
+ * transparent huge pages, which spares lookups most TLB misses. Not below:
+ * where the hypervisor takes freed 2 MiB blocks back (free page reporting, as
+ * on this machine class) a fresh huge page costs 4-10 us per 4 KiB to fault
+ * in, small pages 1.5-2.2 us, and each growth faults in a whole new half.
+ * Measured here on tables of 34-272 MiB, small pages took 0.44-0.75x the
+ * insert time for lookups at most 1.11x as slow; at 784 MiB lookups lost up
+ * to 1.3x (docs/design.md). A user's allocator decides about its own memory. */
 static bool is_mapped(const hm_t *m, size_t bytes)
 {
     return HM_MAP_TABLES && m->default_alloc && bytes >= HUGE_PAGE_BYTES;
@@ -602,13 +603,16 @@ static size_t mapped_length(size_t bytes)
     return (bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
 }
 
-static void advise_huge(void *p, size_t bytes)
+/* Advises a mapping that has grown from old_bytes (0: a new one) to bytes
+ * when it has just reached HUGE_PAGE_MIN_TABLE: the advice stays with it. */
+static void advise_huge(void *p, size_t old_bytes, size_t bytes)
 {
-#ifdef MADV_HUGEPAGE
-    if (bytes >= HUGE_PAGE_MIN_TABLE)
+#if HM_HUGE_PAGE_MIN_MIB > 0 && defined(MADV_HUGEPAGE)
+    if (bytes >= HUGE_PAGE_MIN_TABLE && old_bytes < HUGE_PAGE_MIN_TABLE)
         (void)madvise(p, mapped_length(bytes), MADV_HUGEPAGE); /* advice only */
 #else
     (void)p;
+    (void)old_bytes;
     (void)bytes;
 #endif
 }
@@ -619,7 +623,7 @@ static void *map_table(size_t bytes)
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
-    advise_huge(p, bytes);
+    advise_huge(p, 0, bytes);
     return p;
 }
 #endif
@@ -654,8 +658,7 @@ static void *table_grow(const hm_t *m, void *p, size_t old_bytes, size_t new_byt
             void *q = mremap(p, mapped_length(old_bytes), mapped_length(new_bytes), MREMAP_MAYMOVE);
             if (q == MAP_FAILED)
                 return NULL;
-            if (old_bytes < HUGE_PAGE_MIN_TABLE) /* the advice stays with a mapping */
-                advise_huge(q, new_bytes);
+            advise_huge(q, old_bytes, new_bytes);
             return q;
         }
         void *q = map_table(new_bytes);
