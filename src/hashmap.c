@@ -56,6 +56,9 @@ enum { CTRL_EMPTY = 0xFF, CTRL_DELETED = 0x80 };
 #ifndef HM_HUGE_PAGE_MIN_MIB
 #define HM_HUGE_PAGE_MIN_MIB 512
 #endif
+#if HM_HUGE_PAGE_MIN_MIB < 0 || HM_HUGE_PAGE_MIN_MIB > (SIZE_MAX >> 20)
+#error "HM_HUGE_PAGE_MIN_MIB is a number of MiB, from 0 to SIZE_MAX >> 20"
+#endif
 #define HUGE_PAGE_MIN_TABLE ((size_t)HM_HUGE_PAGE_MIN_MIB << 20)
 /* Iteration prefetches ahead in tables whose slots pass this (see hm_iter_many). */
 #define ITER_PREFETCH_MIN_TABLE ((size_t)1 << 20)
