@@ -888,7 +888,7 @@ static uint64_t get_many_pass(hm_t *m, const struct fixed_kind *k, size_t n, uin
         cnt += hm_get_many(m, keys, batch, found);
         for (size_t q = 0; q < batch; q++)
             if (found[q])
-                sum[0] += get_le64(found[q]);
+                *sum += get_le64(found[q]);
     }
     return cnt;
 }
