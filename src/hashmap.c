@@ -50,6 +50,7 @@
 enum { CTRL_EMPTY = 0xFF, CTRL_DELETED = 0x80 };
 
 #define DEFAULT_MAX_LOAD 0.875
+#define CACHE_LINE 64 /* bytes; only for choosing what to prefetch */
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
 /* Mapped tables from this many MiB on ask for transparent huge pages; 0 never
  * asks (see is_mapped). CMake: HASHMAP_HUGE_PAGE_MIN_MIB. */
@@ -199,7 +200,8 @@ struct hm {
     size_t tombstones;
     size_t resizes;
     size_t key_size, value_size, value_offset, slot_size;
-    size_t key_kind; /* see key_kind_of() */
+    size_t slot_tail; /* slot_size - 1 when a slot may span two cache lines, else 0 */
+    size_t key_kind;  /* see key_kind_of() */
     double max_load;
     uint64_t k0, k1; /* the SipHash key */
     uint8_t seed[16];
@@ -991,6 +993,7 @@ hm_t *hm_new(const hm_config *c)
         .value_size = c->value_size,
         .value_offset = value_offset,
         .slot_size = slot_size,
+        .slot_tail = CACHE_LINE % slot_size ? slot_size - 1 : 0,
         .max_load = max_load,
         .hash = c->hash,
         .equal = c->equal,
@@ -1134,6 +1137,24 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind)
  * and than hashing the next batch while inserting this one. */
 enum { KEY_BATCH = 16 };
 
+/* Prefetches the home slot at p, both of its cache lines when a slot of this
+ * map may span two (slot_tail): a 48-byte slot does at every other position,
+ * and the caller of a batched call reads the value soon after. */
+#if defined(__GNUC__)
+HM_INLINE void prefetch_slot(const hm_t *m, const unsigned char *p, bool write)
+{
+    if (write) {
+        __builtin_prefetch(p, 1);
+        if (m->slot_tail)
+            __builtin_prefetch(p + m->slot_tail, 1);
+    } else {
+        __builtin_prefetch(p);
+        if (m->slot_tail)
+            __builtin_prefetch(p + m->slot_tail);
+    }
+}
+#endif
+
 /* The first half of a batched call: hashes the first KEY_BATCH (or fewer) of
  * `left` keys stored back to back into hashes[] and asks for the control bytes
  * and home slot of each (the slot for writing when `write`, a constant), so
@@ -1151,10 +1172,7 @@ HM_INLINE size_t hash_batch_k(const hm_t *m, const unsigned char *keys, size_t l
 #if defined(__GNUC__)
         if (m->slots) {
             __builtin_prefetch(m->ctrl + (h & m->mask));
-            if (write)
-                __builtin_prefetch(slot_at(m, h & m->mask), 1);
-            else
-                __builtin_prefetch(slot_at(m, h & m->mask));
+            prefetch_slot(m, slot_at(m, h & m->mask), write);
         }
 #endif
     }
