@@ -1377,6 +1377,63 @@ static void test_hm_remove_does_not_move_other_entries(void **state)
     hm_free(m);
 }
 
+/* The key's own value as its hash: key p has home slot p (mod the buckets). */
+static uint64_t identity_hash(const void *key, const hm_t *m, void *udata)
+{
+    (void)m;
+    (void)udata;
+    uint64_t k;
+    memcpy(&k, key, sizeof k);
+    return k;
+}
+
+/* A 64-slot set whose full slots are exactly the run [start, start + len)
+ * (mod 64); removes the key at offset `at` of the run and returns the
+ * tombstones left. Every other key of the run must still be found. */
+static size_t tombstones_after_erase(uint64_t start, uint64_t len, uint64_t at)
+{
+    hm_config c = {.key_size = sizeof(uint64_t), .capacity = 40, .hash = identity_hash};
+    hm_t *m = new_map(&c);
+    assert_int_equal(hm_buckets(m), 64);
+    for (uint64_t j = 0; j < len; j++) {
+        uint64_t k = (start + j) % 64;
+        assert_int_equal(hm_insert(m, &k, NULL), HM_OK);
+    }
+    hm_stats st;
+    hm_get_stats(m, &st);
+    assert_int_equal(st.max_probe, 1); /* each key in its home slot's group */
+    uint64_t gone = (start + at) % 64;
+    assert_int_equal(hm_remove(m, &gone, NULL, NULL), 1);
+    for (uint64_t j = 0; j < len; j++) {
+        uint64_t k = (start + j) % 64;
+        assert_true(hm_contains(m, &k) == (k != gone));
+    }
+    hm_get_stats(m, &st);
+    hm_free(m);
+    return st.tombstones;
+}
+
+/* A removal leaves a tombstone exactly when a lookup may have passed the slot:
+ * when its run of full slots is a group (8 or 16 slots) long or longer. Runs
+ * that fill whole groups on both sides, and runs across the table's end, test
+ * the edge cases of the empty-slot counts. */
+static void test_hm_remove_tombstone_only_in_long_runs(void **state)
+{
+    (void)state;
+    assert_int_equal(tombstones_after_erase(10, 7, 0), 0);
+    assert_int_equal(tombstones_after_erase(10, 7, 3), 0);
+    assert_int_equal(tombstones_after_erase(10, 7, 6), 0);
+    assert_int_equal(tombstones_after_erase(60, 6, 5), 0); /* slot 1, across the end */
+    assert_int_equal(tombstones_after_erase(10, 16, 0), 1);
+    assert_int_equal(tombstones_after_erase(10, 16, 7), 1);
+    assert_int_equal(tombstones_after_erase(10, 16, 15), 1);
+    assert_int_equal(tombstones_after_erase(5, 40, 20), 1); /* full groups on both sides */
+    assert_int_equal(tombstones_after_erase(5, 40, 0), 1);
+    assert_int_equal(tombstones_after_erase(5, 40, 39), 1);
+    assert_int_equal(tombstones_after_erase(56, 20, 8), 1); /* slot 0 */
+    assert_int_equal(tombstones_after_erase(50, 30, 29), 1); /* slot 15 */
+}
+
 /* Inserting and removing ever new keys never fills the table with deleted
  * markers: the table stays small and lookups of absent keys end. */
 static void test_hm_remove_churn_stays_bounded(void **state)
@@ -3764,6 +3821,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_remove_empty_map),
         cmocka_unit_test(test_hm_remove_out_params),
         cmocka_unit_test(test_hm_remove_does_not_move_other_entries),
+        cmocka_unit_test(test_hm_remove_tombstone_only_in_long_runs),
         cmocka_unit_test(test_hm_remove_churn_stays_bounded),
         cmocka_unit_test(test_hm_resize_grow),
         cmocka_unit_test(test_hm_resize_shrink),
