@@ -32,6 +32,12 @@ usage: bench/compare.sh [options] [OUTDIR]
             sweep up to 1e7). A quick run: -n 100000 -r 3
   -m LIST   only these peers, comma-separated (libhashmap and libhashmap-batched
             always run)
+  -R COUNT  runs of the workload per process (its --repeat, 1 to 100, default 1;
+            a peer makes them in the process, hm_bench in a child process each),
+            which reports their median. For small N, where one run of a phase
+            lasts microseconds: -R 30
+  -p CPUS   pin every process to these CPUs (taskset -c CPUS), so that the maps
+            do not move between cores of different speed or load
   -b DIR    build directory (default: \${TMPDIR:-/tmp}/libhashmap-bench-build);
             configured as Release with -O2, sanitizers off
   -B        do not configure or build: use the binaries in the build directory
@@ -43,14 +49,18 @@ EOF
 }
 
 runs=5
+repeat=1
+pin=
 workloads=seed,flat,u64,sweep
 items=
 only=
 build=${TMPDIR:-/tmp}/libhashmap-bench-build
 do_build=1
-while getopts r:w:n:m:b:Bh opt; do
+while getopts r:R:p:w:n:m:b:Bh opt; do
     case $opt in
     r) runs=$OPTARG ;;
+    R) repeat=$OPTARG ;;
+    p) pin=$OPTARG ;;
     w) workloads=$OPTARG ;;
     n) items=$OPTARG ;;
     m) only=$OPTARG ;;
@@ -77,6 +87,16 @@ case $runs in
 esac
 [ "$runs" -ge 1 ] || die "-r wants a positive count"
 [ "$runs" -ge 3 ] || echo "compare.sh: note: $runs run(s) per map; use 3 or more for numbers you quote" >&2
+case $repeat in
+'' | *[!0-9]*) die "-R wants a count from 1 to 100, not '$repeat'" ;;
+esac
+if [ "$repeat" -lt 1 ] || [ "$repeat" -gt 100 ]; then
+    die "-R wants a count from 1 to 100, not '$repeat'"
+fi
+if [ -n "$pin" ]; then
+    command -v taskset >/dev/null || die "-p needs taskset (Debian: util-linux)"
+    taskset -c "$pin" true 2>/dev/null || die "-p: taskset cannot pin to CPUs '$pin'"
+fi
 for w in $(echo "$workloads" | tr ',' ' '); do
     case $w in
     seed | flat | u64 | sweep) ;;
@@ -150,13 +170,14 @@ run_one() {
     tmp=$out/.run.jsonl
     [ "$name" = libhashmap-batched ] && [ "$1" = seed ] && return
     t0=$(date +%s)
-    echo "== $name --workload $1 ${items:+--items $items}" >>"$log"
+    echo "== $name --workload $1 ${items:+--items $items} --repeat $repeat${pin:+ (pinned to $pin)}" >>"$log"
     if [ -n "$items" ]; then
-        set -- "$exe" --workload "$1" --repeat 1 --items "$items"
+        set -- "$exe" --workload "$1" --repeat "$repeat" --items "$items"
     else
-        set -- "$exe" --workload "$1" --repeat 1
+        set -- "$exe" --workload "$1" --repeat "$repeat"
     fi
     [ "$name" = libhashmap-batched ] && set -- "$@" --batched
+    [ -n "$pin" ] && set -- taskset -c "$pin" "$@"
     if "$@" >"$tmp" 2>>"$log"; then
         cat "$tmp" >>"$raw"
         status=ok
@@ -338,7 +359,8 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -
     echo "- machine: ${cpu:-unknown CPU}, $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?') CPUs, $(uname -sr)"
     echo "- commit: $commit"
     echo "- compilers: $(cc --version 2>/dev/null | head -n 1), $(rustc --version 2>/dev/null || echo 'no rustc')"
-    echo "- command: \`bench/compare.sh -r $runs -w $workloads${items:+ -n $items}${only:+ -m $only}\`"
+    echo "- command: \`bench/compare.sh -r $runs${pin:+ -p $pin}$([ "$repeat" = 1 ] || echo " -R $repeat") -w $workloads${items:+ -n $items}${only:+ -m $only}\`"
+    [ "$repeat" = 1 ] || echo "- each process ran the workload $repeat times and reported the median of its runs"
     echo "- each cell: the median over $runs processes of ns per operation; in brackets the"
     echo "  map's time over libhashmap's (above 1: libhashmap is faster). peak RSS: VmHWM of"
     echo "  the run, the largest over its phases; it includes the process itself (libc, and"
