@@ -200,7 +200,7 @@ struct hm {
     size_t tombstones;
     size_t resizes;
     size_t key_size, value_size, value_offset, slot_size;
-    size_t slot_tail; /* slot_size - 1 when a slot may span two cache lines, else 0 */
+    size_t slot_tail; /* slot_size - 1 if it does not divide a cache line, else 0 */
     size_t key_kind;  /* see key_kind_of() */
     double max_load;
     uint64_t k0, k1; /* the SipHash key */
@@ -1201,8 +1201,8 @@ HM_INLINE size_t insert_many_k(hm_t *m, const unsigned char *keys, const unsigne
 }
 
 /* What hm_remove does with the entry in slot before it goes: copies it out
- * or drops it. Out of line: most removals want neither, and one test then
- * stands for the four (at 1,000 u64 entries removal took 0.95x the time). */
+ * or drops it. Out of line: most removals want neither, and their path then
+ * holds only the four tests (at 1,000 u64 entries it took 0.95x the time). */
 static HM_NOINLINE void hand_over(const hm_t *m, unsigned char *slot, void *key_out,
                                   void *value_out)
 {
