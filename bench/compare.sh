@@ -33,8 +33,8 @@ usage: bench/compare.sh [options] [OUTDIR]
   -m LIST   only these peers, comma-separated (libhashmap and libhashmap-batched
             always run)
   -R COUNT  runs of the workload per process (its --repeat, 1 to 100, default 1;
-            a peer makes them in the process, hm_bench in a child process each),
-            which reports their median. For small N, where one run of a phase
+            made one after another in the process, except hm_bench's runs of
+            seed, a child process each), which reports their median. For small N, where one run of a phase
             lasts microseconds: -R 30
   -p CPUS   pin every process to these CPUs (taskset -c CPUS), so that the maps
             do not move between cores of different speed or load
