@@ -7,9 +7,10 @@
  *
  * B (the bucket count) is a power of two, at least W, the group width (16 with
  * SSE2, 8 on the portable path). A slot holds the key, padding, the value. Each
- * slot has one control byte: EMPTY, DELETED, or, for a full slot, the top 7 bits
- * of its key's hash (h2). The first W control bytes are mirrored after the last
- * one, so that a group of W bytes can be loaded at any position without wrapping.
+ * slot has one control byte: EMPTY, DELETED, or, for a full slot, the top 8 bits
+ * of its key's hash (h2; 7 in a map with a custom hash, see h2_for). The first W
+ * control bytes are mirrored after the last one, so that a group of W bytes can
+ * be loaded at any position without wrapping.
  *
  * Slots come first and control bytes last so that growth can be a realloc of the
  * whole block (tables of 2 MiB or more, with the default allocator, are
@@ -44,10 +45,12 @@
 #define GROUP_WIDTH 8
 #endif
 
-/* The control byte of an empty slot has both top bits set and that of a deleted
- * slot only the top bit, so one test of the top bit finds both, and a full slot
- * (0..127, its h2) is the only kind with the top bit clear. */
-enum { CTRL_EMPTY = 0xFF, CTRL_DELETED = 0x80 };
+/* Control bytes: EMPTY, DELETED, or a full slot's h2, any other value (see
+ * h2_for). As signed bytes EMPTY and DELETED are -128 and -127, the two
+ * smallest, so one signed compare finds the free slots. */
+enum { CTRL_EMPTY = 0x80, CTRL_DELETED = 0x81 };
+
+static inline bool is_full(uint8_t c) { return (uint8_t)(c - CTRL_EMPTY) > 1; }
 
 #define DEFAULT_MAX_LOAD 0.875
 #define CACHE_LINE 64 /* bytes; only for choosing what to prefetch */
@@ -99,15 +102,20 @@ static inline bitmask group_match_empty(group g)
     return (bitmask)_mm_movemask_epi8(_mm_cmpeq_epi8(g, _mm_set1_epi8((char)CTRL_EMPTY)));
 }
 
+/* Signed bytes below -126: EMPTY (-128) and DELETED (-127). */
 static inline bitmask group_match_empty_or_deleted(group g)
 {
-    return (bitmask)_mm_movemask_epi8(g);
+    return (bitmask)_mm_movemask_epi8(_mm_cmpgt_epi8(_mm_set1_epi8(-126), g));
 }
 
 static inline bitmask group_match_full(group g)
 {
-    return (bitmask)_mm_movemask_epi8(g) ^ 0xFFFFu;
+    return group_match_empty_or_deleted(g) ^ 0xFFFFu;
 }
+
+/* Bytes with the top bit set: the free and pending slots of a rehash in a map
+ * with tags, whose full slots hold 1..127 (see mark_pending). */
+static inline bitmask group_match_top_bit(group g) { return (bitmask)_mm_movemask_epi8(g); }
 #else
 typedef uint64_t group;
 enum { BITMASK_SHIFT = 3 };
@@ -132,10 +140,24 @@ static inline bitmask group_match(group g, uint8_t h2)
     return (x - LSB_EACH) & ~x & MSB_EACH;
 }
 
-/* Exact: only EMPTY has bit 6 set as well as bit 7. */
-static inline bitmask group_match_empty(group g) { return g & (g << 1) & MSB_EACH; }
-static inline bitmask group_match_empty_or_deleted(group g) { return g & MSB_EACH; }
-static inline bitmask group_match_full(group g) { return ~g & MSB_EACH; }
+/* Exact, with no borrow between bytes: the top bit of each byte that is 0.
+ * (x & 0x7F) + 0x7F has the top bit set unless the low 7 bits are 0. */
+static inline bitmask bytes_zero(uint64_t x)
+{
+    return ~(((x & ~MSB_EACH) + ~MSB_EACH) | x) & MSB_EACH;
+}
+
+static inline bitmask group_match_empty(group g) { return bytes_zero(g ^ MSB_EACH); }
+/* 0x80 and 0x81: with the top bit flipped, 0 and 1. */
+static inline bitmask group_match_empty_or_deleted(group g)
+{
+    return bytes_zero((g ^ MSB_EACH) & ~LSB_EACH);
+}
+static inline bitmask group_match_full(group g)
+{
+    return ~group_match_empty_or_deleted(g) & MSB_EACH;
+}
+static inline bitmask group_match_top_bit(group g) { return g & MSB_EACH; }
 #endif
 
 static inline size_t ctz64(uint64_t x)
@@ -191,9 +213,9 @@ static inline size_t bitmask_leading(bitmask b) { return (clz64(b | 1) + (b == 0
 /* Control bytes of a map with no table: one group of EMPTY, so a lookup needs no
  * special case. It is never written. */
 static const uint8_t empty_group[GROUP_WIDTH] = {
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    CTRL_EMPTY, CTRL_EMPTY, CTRL_EMPTY, CTRL_EMPTY, CTRL_EMPTY, CTRL_EMPTY, CTRL_EMPTY, CTRL_EMPTY,
 #if GROUP_WIDTH == 16
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    CTRL_EMPTY, CTRL_EMPTY, CTRL_EMPTY, CTRL_EMPTY, CTRL_EMPTY, CTRL_EMPTY, CTRL_EMPTY, CTRL_EMPTY,
 #endif
 };
 
@@ -330,15 +352,30 @@ static inline void *value_of(const hm_t *m, unsigned char *slot)
     return m->value_size ? slot + m->value_offset : slot;
 }
 
-/* h2: the top 7 bits of the hash. A map that keeps tags never uses 127, so
- * that a pending slot of its rehash can hold 0x80 | h2 and still differ from
- * EMPTY (see mark_pending); 127 becomes 126, which costs lookups of those keys
- * a little filtering. A constant kind other than 0 (never a map with tags)
- * compiles the test away; kind 0 is also the code for any map (hm_entry). */
+/* Whether the map keeps tags: never for a constant kind other than 0, whose
+ * functions then leave out the code for tags (kind 0 serves any map). */
+static inline bool has_tags(const hm_t *m, size_t kind) { return kind == 0 && m->keep_tags; }
+
+/*
+ * h2, a full slot's control byte: the top 8 bits of the hash, 0x80 and 0x81
+ * (EMPTY and DELETED) folded onto 0 and 1, so that a lookup's false candidates
+ * are about 1 in 254 per full slot.
+ *
+ * A map that keeps tags uses the top 7 bits only, and never 0: a pending slot
+ * of its rehash holds 0x80 | h2, which must keep h2 for the tag to be read with
+ * and still differ from EMPTY (see mark_pending). 0 becomes 1, which costs
+ * lookups of those keys a little filtering. A constant kind other than 0 (never
+ * a map with tags) compiles the test away; kind 0 is also the code for any
+ * map (hm_entry).
+ */
 static inline uint8_t h2_for(const hm_t *m, uint64_t hash, size_t kind)
 {
-    uint8_t h2 = (uint8_t)(hash >> 57);
-    return kind == 0 && m->keep_tags && h2 == 127 ? 126 : h2;
+    if (has_tags(m, kind)) {
+        uint8_t h2 = (uint8_t)(hash >> 57);
+        return h2 == 0 ? 1 : h2;
+    }
+    uint8_t h2 = (uint8_t)(hash >> 56);
+    return is_full(h2) ? h2 : h2 & 0x7F;
 }
 
 static inline size_t position_bits(size_t mask) { return ctz64((uint64_t)mask + 1); }
@@ -564,7 +601,7 @@ static size_t find(const hm_t *m, const void *key, uint64_t hash)
 HM_INLINE uint64_t slot_hash_k(const hm_t *m, size_t i, uint8_t h2, size_t old_mask,
                                size_t new_mask, unsigned *known, size_t kind)
 {
-    if (m->tags) {
+    if (has_tags(m, kind)) {
         uint64_t hash = 0;
         *known = tag_read(m->tags[i], i, old_mask, h2, &hash);
         if (*known >= position_bits(new_mask))
@@ -580,12 +617,15 @@ static uint64_t slot_hash(const hm_t *m, size_t i, uint8_t h2, size_t old_mask, 
     BY_KIND(m, slot_hash_k, m, i, h2, old_mask, new_mask, known)
 }
 
-/* The first EMPTY or DELETED slot on the key's probe sequence. */
-static inline size_t find_insert_slot(const uint8_t *ctrl, size_t mask, uint64_t hash)
+/* The first EMPTY or DELETED slot on the key's probe sequence; with
+ * `tagged_rehash`, the first with the top bit set (see mark_pending). */
+static inline size_t find_insert_slot(const uint8_t *ctrl, size_t mask, uint64_t hash,
+                                      bool tagged_rehash)
 {
     size_t pos = hash & mask, stride = 0;
     for (;;) {
-        bitmask b = group_match_empty_or_deleted(group_load(ctrl + pos));
+        group g = group_load(ctrl + pos);
+        bitmask b = tagged_rehash ? group_match_top_bit(g) : group_match_empty_or_deleted(g);
         if (b)
             return (pos + bitmask_lowest(b)) & mask;
         stride += GROUP_WIDTH;
@@ -736,7 +776,10 @@ static void release_table(hm_t *m)
 /* ---- rehashing ---------------------------------------------------------- */
 
 /* A slot still to be placed by a rehash: see mark_pending. */
-static inline bool is_pending(uint8_t c) { return (c & 0x80) && c != CTRL_EMPTY; }
+static inline bool is_pending(const hm_t *m, uint8_t c, size_t kind)
+{
+    return has_tags(m, kind) ? (c & 0x80) && c != CTRL_EMPTY : c == CTRL_DELETED;
+}
 
 /*
  * Rehashes, without allocating, a table in which the entries still to be placed
@@ -756,23 +799,23 @@ HM_INLINE void rehash_pending_k(hm_t *m, size_t limit, size_t old_mask, size_t k
     uint8_t *ctrl = m->ctrl;
     const size_t mask = m->mask, slot_size = m->slot_size;
     for (size_t i = 0; i < limit; i++) {
-        if (!is_pending(ctrl[i]))
+        if (!is_pending(m, ctrl[i], kind))
             continue;
         unsigned char *cur = slot_at(m, i);
         unsigned known;
         uint64_t hash = slot_hash_k(m, i, ctrl[i] & 0x7F, old_mask, mask, &known, kind);
         for (;;) {
             /* Slot i counts as free for the search already (a pending byte
-             * has its top bit set, as EMPTY has); it is marked EMPTY only
-             * after the search has loaded its group, which would otherwise
-             * wait for that one-byte store to reach the cache. */
-            size_t dst = find_insert_slot(ctrl, mask, hash);
+             * does: see mark_pending); it is marked EMPTY only after the
+             * search has loaded its group, which would otherwise wait for
+             * that one-byte store to reach the cache. */
+            size_t dst = find_insert_slot(ctrl, mask, hash, has_tags(m, kind));
             set_ctrl(ctrl, mask, i, CTRL_EMPTY);
             uint8_t h2 = h2_for(m, hash, kind);
             uint8_t prev = ctrl[dst];
             if (prev == CTRL_EMPTY) { /* dst may be i itself */
                 set_ctrl(ctrl, mask, dst, h2);
-                if (m->tags)
+                if (has_tags(m, kind))
                     m->tags[dst] = tag_make(hash, known, dst, mask);
                 copy_bytes(slot_at(m, dst), cur, slot_size);
                 break;
@@ -781,7 +824,7 @@ HM_INLINE void rehash_pending_k(hm_t *m, size_t limit, size_t old_mask, size_t k
             unsigned other_known;
             uint64_t other = slot_hash_k(m, dst, prev & 0x7F, old_mask, mask, &other_known, kind);
             set_ctrl(ctrl, mask, dst, h2);
-            if (m->tags)
+            if (has_tags(m, kind))
                 m->tags[dst] = tag_make(hash, known, dst, mask);
             unsigned char *to = slot_at(m, dst);
             copy_bytes(m->scratch, to, slot_size);
@@ -814,13 +857,16 @@ static void rehash_pending(hm_t *m, size_t limit, size_t old_mask)
 }
 
 /* Marks full slots pending and frees the rest, in [0, n). A pending slot is
- * DELETED or, in a map with tags, 0x80 | h2 (never EMPTY, since such a map
- * has no h2 of 127), which keeps h2 for the tag to be read with. */
+ * DELETED, a free slot to the rehash's search for one, or in a map with tags
+ * 0x80 | h2 (never EMPTY, since such a map has no h2 of 0), which keeps h2
+ * for the tag to be read with: such a map's full slots are 1..127, so its
+ * rehash takes any byte with the top bit set for free (find_insert_slot). */
 static void mark_pending(const hm_t *m, uint8_t *ctrl, size_t n)
 {
-    uint8_t keep = m->keep_tags ? 0xFF : 0x80;
+    /* No branch in the loop: whether a slot is full is a coin toss. */
+    const uint8_t keep = m->keep_tags ? 0x7F : 0, set = m->keep_tags ? 0x80 : CTRL_DELETED;
     for (size_t i = 0; i < n; i++)
-        ctrl[i] = (ctrl[i] & 0x80) ? CTRL_EMPTY : (ctrl[i] | 0x80) & keep;
+        ctrl[i] = is_full(ctrl[i]) ? (uint8_t)((ctrl[i] & keep) | set) : CTRL_EMPTY;
 }
 
 static void fix_mirror(uint8_t *ctrl, size_t buckets)
@@ -882,11 +928,11 @@ static int move_to_new(hm_t *m, size_t new_buckets)
         uint8_t *tags = base + new_buckets * m->slot_size;
         memset(ctrl, CTRL_EMPTY, new_buckets + GROUP_WIDTH);
         for (size_t i = 0; i < old_buckets; i++) {
-            if (m->ctrl[i] & 0x80)
+            if (!is_full(m->ctrl[i]))
                 continue;
             unsigned known;
             uint64_t hash = slot_hash(m, i, m->ctrl[i], m->mask, new_mask, &known);
-            size_t dst = find_insert_slot(ctrl, new_mask, hash);
+            size_t dst = find_insert_slot(ctrl, new_mask, hash, false);
             set_ctrl(ctrl, new_mask, dst, h2_for(m, hash, m->key_kind));
             copy_bytes(base + dst * m->slot_size, slot_at(m, i), m->slot_size);
             if (m->keep_tags)
@@ -1037,7 +1083,7 @@ static void drop_all(hm_t *m)
     if (!m->key_drop && !m->value_drop)
         return;
     for (size_t i = 0; i < m->buckets; i++) {
-        if (m->ctrl[i] & 0x80)
+        if (!is_full(m->ctrl[i]))
             continue;
         unsigned char *slot = slot_at(m, i);
         if (m->key_drop)
@@ -1065,7 +1111,7 @@ static inline unsigned char *occupy(hm_t *m, size_t i, uint64_t hash, const void
     m->growth_left -= prev == CTRL_EMPTY;
     m->tombstones -= prev == CTRL_DELETED;
     set_ctrl(m->ctrl, m->mask, i, h2_for(m, hash, kind));
-    if (m->tags)
+    if (has_tags(m, kind))
         m->tags[i] = tag_full(hash, i, m->mask);
     m->len++;
     unsigned char *slot = slot_at(m, i);
@@ -1083,7 +1129,7 @@ static inline int slot_for_new_key(hm_t *m, uint64_t hash, size_t *slot)
         int rc = reserve_rehash(m, 1);
         if (rc < 0)
             return rc;
-        i = find_insert_slot(m->ctrl, m->mask, hash);
+        i = find_insert_slot(m->ctrl, m->mask, hash, false);
     }
     *slot = i;
     return HM_OK;
@@ -1376,7 +1422,7 @@ void hm_retain(hm_t *m, bool (*keep)(const void *key, void *value, void *udata),
     if (!m || !keep)
         return;
     for (size_t i = 0; i < m->buckets && m->len; i++) {
-        if (m->ctrl[i] & 0x80)
+        if (!is_full(m->ctrl[i]))
             continue;
         unsigned char *slot = slot_at(m, i);
         void *value = m->value_size ? slot + m->value_offset : NULL;
@@ -1722,7 +1768,7 @@ void hm_get_stats(const hm_t *m, hm_stats *out)
     out->bytes = sizeof(struct hm) + m->slot_size + table;
     out->resizes = m->resizes;
     for (size_t i = 0; i < m->buckets; i++) {
-        if (m->ctrl[i] & 0x80)
+        if (!is_full(m->ctrl[i]))
             continue;
         size_t p = probe_length(m, i);
         total += p;

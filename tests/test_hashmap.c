@@ -880,15 +880,22 @@ static void test_custom_hash_rehash_calls_few(void **state)
     free(log);
 }
 
-/* Keys whose hashes all have the top 7 bits set (h2 127, which a map with tags
- * stores as 126), and keys whose homes crowd into a few slots, so that their
- * tags cannot say where home is: both kept through growth, a rehash that
+/* Keys whose hashes all have the top 7 bits clear (h2 0, which a map with tags
+ * stores as 1, its pending byte 0x80 being EMPTY) or all set (h2 127, whose
+ * pending byte is 0xFF), and keys whose homes crowd into a few slots, so that
+ * their tags cannot say where home is: all kept through growth, a rehash that
  * clears tombstones and shrinking, inserted by hm_insert and by hm_entry
  * (whose code serves every kind of map). */
 static uint64_t hash_top_bits_set(const void *key, const hm_t *map, void *udata)
 {
     (void)udata;
     return hm_hash_bytes(map, key, sizeof(uint64_t)) | UINT64_C(0x7F) << 57;
+}
+
+static uint64_t hash_top_bits_clear(const void *key, const hm_t *map, void *udata)
+{
+    (void)udata;
+    return hm_hash_bytes(map, key, sizeof(uint64_t)) & ~(UINT64_C(0x7F) << 57);
 }
 
 static uint64_t hash_crowded(const void *key, const hm_t *map, void *udata)
@@ -933,6 +940,12 @@ static void test_custom_hash_h2_127(void **state)
 {
     (void)state;
     check_custom_hash_keeps_keys(hash_top_bits_set, 30000);
+}
+
+static void test_custom_hash_h2_0(void **state)
+{
+    (void)state;
+    check_custom_hash_keeps_keys(hash_top_bits_clear, 30000);
 }
 
 static void test_custom_hash_far_from_home(void **state)
@@ -3804,6 +3817,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_insert_many_matches_insert),
         cmocka_unit_test(test_custom_hash_rehash_calls_few),
         cmocka_unit_test(test_custom_hash_h2_127),
+        cmocka_unit_test(test_custom_hash_h2_0),
         cmocka_unit_test(test_custom_hash_far_from_home),
         cmocka_unit_test(test_hm_insert_enomem_keeps_map),
         cmocka_unit_test(test_hm_get_present_and_absent),
