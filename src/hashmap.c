@@ -92,14 +92,21 @@ enum { BITMASK_SHIFT = 0 };
 
 static inline group group_load(const uint8_t *p) { return _mm_loadu_si128((const __m128i *)p); }
 
-/* h2 goes into the vector as a 32-bit word: from _mm_set1_epi8, GCC may spill
- * h2 as a byte and read it back with a 4-byte movd, a load that store
- * forwarding cannot serve (in hm_insert_many's loop: 1.19x the time for
- * batched reinserts of flat at 1,000 entries). */
+/* h2 in every byte, from h2 as a 32-bit int: from _mm_set1_epi8, GCC may
+ * store h2 as a byte and load it back with a 4-byte movd, a load store
+ * forwarding cannot serve (in hm_insert_many's loop, batched reinserts of
+ * flat at 1,000 entries took 1.19x the time). */
+static inline group group_splat(uint8_t h2)
+{
+    __m128i v = _mm_cvtsi32_si128((int)h2);
+    v = _mm_unpacklo_epi8(v, v);
+    v = _mm_unpacklo_epi16(v, v);
+    return _mm_shuffle_epi32(v, 0);
+}
+
 static inline bitmask group_match(group g, uint8_t h2)
 {
-    __m128i splat = _mm_shuffle_epi32(_mm_cvtsi32_si128((int)(h2 * 0x01010101u)), 0);
-    return (bitmask)_mm_movemask_epi8(_mm_cmpeq_epi8(g, splat));
+    return (bitmask)_mm_movemask_epi8(_mm_cmpeq_epi8(g, group_splat(h2)));
 }
 
 static inline bitmask group_match_empty(group g)
@@ -137,11 +144,13 @@ static inline group group_load(const uint8_t *p)
     return g;
 }
 
+static inline group group_splat(uint8_t h2) { return LSB_EACH * h2; }
+
 /* May report a byte above a true match as matching too (the borrow of the
  * subtraction); callers compare keys, so a false candidate costs only time. */
 static inline bitmask group_match(group g, uint8_t h2)
 {
-    uint64_t x = g ^ (LSB_EACH * h2);
+    uint64_t x = g ^ group_splat(h2);
     return (x - LSB_EACH) & ~x & MSB_EACH;
 }
 
