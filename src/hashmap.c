@@ -1236,11 +1236,15 @@ HM_INLINE size_t hash_batch_k(const hm_t *m, const unsigned char *keys, size_t l
     size_t count = left;
     if (count > KEY_BATCH)
         count = KEY_BATCH;
+#if defined(__GNUC__)
+    /* Once, not per key: the stores to hashes[] may alias the map's fields. */
+    const bool prefetch = m->buckets * m->slot_size > BATCH_PREFETCH_MIN_TABLE;
+#endif
     for (size_t j = 0; j < count; j++) {
         uint64_t h = hash_key_k(m, keys + j * key_size, kind);
         hashes[j] = h;
 #if defined(__GNUC__)
-        if (m->buckets * m->slot_size > BATCH_PREFETCH_MIN_TABLE) {
+        if (prefetch) {
             __builtin_prefetch(m->ctrl + (h & m->mask));
             prefetch_slot(m, slot_at(m, h & m->mask), write);
         }
