@@ -248,7 +248,7 @@ struct hm {
     size_t slot_tail; /* slot_size - 1 if it does not divide a cache line, else 0 */
     size_t key_kind;  /* see key_kind_of() */
     double max_load;
-    uint64_t k0, k1; /* the SipHash key */
+    hm__sipv sip; /* SipHash's start state under the map's key (hm__sip_start) */
     uint8_t seed[16];
     hm_hash_fn hash;
     hm_equal_fn equal;
@@ -516,10 +516,10 @@ static size_t key_kind_of(const hm_config *c)
 HM_INLINE uint64_t hash_key_k(const hm_t *m, const void *key, size_t kind)
 {
     if (kind)
-        return hm__siphash13(key, kind, m->k0, m->k1);
+        return hm__siphash13_from(&m->sip, key, kind);
     if (m->hash)
         return m->hash(key, m, m->udata);
-    return hm__siphash13(key, m->key_size, m->k0, m->k1);
+    return hm__siphash13_from(&m->sip, key, m->key_size);
 }
 
 HM_INLINE bool key_equal_k(const hm_t *m, const void *a, const void *b, size_t kind)
@@ -1078,7 +1078,9 @@ hm_t *hm_new(const hm_config *c)
         memcpy(m->seed, c->seed, 16);
     else
         random_seed(m->seed);
-    hm__sip_key_words(m->seed, &m->k0, &m->k1);
+    uint64_t k0, k1;
+    hm__sip_key_words(m->seed, &k0, &k1);
+    hm__sip_start(&m->sip, k0, k1);
     set_table(m, NULL, 0);
 
     if (buckets) {
@@ -1702,7 +1704,7 @@ uint64_t hm_hash_bytes(const hm_t *m, const void *data, size_t len)
 {
     if (!m || (!data && len))
         return 0;
-    return hm__siphash13(data, len, m->k0, m->k1);
+    return hm__siphash13_from(&m->sip, data, len);
 }
 
 uint64_t hm_hash_cstr(const void *key, const hm_t *m, void *udata)

@@ -183,6 +183,18 @@ HM__SIP_INLINE uint64_t hm__siphash13(const void *data, size_t len, uint64_t k0,
     return hm__siphash_cd(data, len, k0, k1, 1, 3);
 }
 
+/*
+ * SipHash-1-3 from a start state that hm__sip_start() made once for the key:
+ * a caller hashing many messages under one key (a map) saves the four xors of
+ * the key into the constants, and one step of each hash's longest chain.
+ */
+HM__SIP_INLINE uint64_t hm__siphash13_from(const hm__sipv *start, const void *data, size_t len)
+{
+    hm__sipv s = *start;
+    hm__sip_absorb(&s, data, len, 1);
+    return hm__sip_finalize(&s, 0xff, 3);
+}
+
 /* The 16 key bytes as the words k0 and k1, for callers that hash often under one key. */
 HM__SIP_INLINE void hm__sip_key_words(const uint8_t key[16], uint64_t *k0, uint64_t *k1)
 {
