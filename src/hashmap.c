@@ -206,22 +206,27 @@ static inline size_t clz64(uint64_t x)
 static inline size_t bitmask_lowest(bitmask b) { return ctz64(b) >> BITMASK_SHIFT; }
 static inline bitmask bitmask_next(bitmask b) { return b & (b - 1); }
 
-/* bitmask_trailing: members before the first match; bitmask_leading: members
- * after the last match; W when none matches. Without a branch: a sentinel bit
- * just past the group (SSE2), or one more count when b is 0 (portable, whose
- * group fills the word), stands for the missing match. */
+/*
+ * Whether a removed slot must become a tombstone: `before` matches the EMPTY
+ * bytes of the group that ends just before the slot, `after` those of the
+ * group that starts at it. Some lookup may have passed the slot on its way
+ * to a later one when a window of GROUP_WIDTH slots holding it has no EMPTY:
+ * when the members of `before` at or above the position of `after`'s first
+ * EMPTY (or all of them, when `after` has none) are all clear. One shift, no
+ * count of leading zeros: bsr takes several micro-ops on AMD processors.
+ * Portable: an EMPTY byte j is bit 8j + 7, and `after` with no EMPTY shifts
+ * by 63 and then once more.
+ */
 #if HM_SSE2
-static inline size_t bitmask_trailing(bitmask b) { return ctz64(b | (bitmask)1 << GROUP_WIDTH); }
-static inline size_t bitmask_leading(bitmask b)
+static inline bool bitmask_window_full(bitmask before, bitmask after)
 {
-    return clz64(b << 1 | 1) - (63 - GROUP_WIDTH);
+    return (before >> ctz64(after | (bitmask)1 << GROUP_WIDTH)) == 0;
 }
 #else
-static inline size_t bitmask_trailing(bitmask b)
+static inline bool bitmask_window_full(bitmask before, bitmask after)
 {
-    return (ctz64(b | (bitmask)1 << 63) + (b == 0)) >> 3;
+    return (before >> ctz64(after | (bitmask)1 << 63) >> (after == 0)) == 0;
 }
-static inline size_t bitmask_leading(bitmask b) { return (clz64(b | 1) + (b == 0)) >> 3; }
 #endif
 
 /* Control bytes of a map with no table: one group of EMPTY, so a lookup needs no
@@ -1161,7 +1166,7 @@ static inline void erase_at(hm_t *m, size_t i)
     bitmask empty_after = group_match_empty(group_load(m->ctrl + i));
     /* Without a branch: which of the two it is depends on the neighbours and
      * would be mispredicted often. */
-    bool tombstone = bitmask_leading(empty_before) + bitmask_trailing(empty_after) >= GROUP_WIDTH;
+    bool tombstone = bitmask_window_full(empty_before, empty_after);
     set_ctrl(m->ctrl, m->mask, i, tombstone ? CTRL_DELETED : CTRL_EMPTY);
     m->tombstones += tombstone;
     m->growth_left += !tombstone;

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <float.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
@@ -1445,6 +1446,36 @@ static void test_hm_remove_tombstone_only_in_long_runs(void **state)
     assert_int_equal(tombstones_after_erase(5, 40, 39), 1);
     assert_int_equal(tombstones_after_erase(56, 20, 8), 1); /* slot 0 */
     assert_int_equal(tombstones_after_erase(50, 30, 29), 1); /* slot 15 */
+}
+
+/* The library's group width: the test of the portable build is told, and
+ * otherwise it follows the same test as src/hashmap.c. */
+#if defined(__SSE2__) && !defined(HM_TEST_PORTABLE)
+enum { TEST_GROUP_WIDTH = 16 };
+#else
+enum { TEST_GROUP_WIDTH = 8 };
+#endif
+
+/* Every run length from 1 to two groups and one, every slot of the run, the
+ * run at a group's start, in its middle and across the table's end: a
+ * tombstone exactly when the run is a group long or longer. A rule one slot
+ * off either way fails at a run of W - 1 or W slots. */
+static void test_hm_remove_tombstone_every_run(void **state)
+{
+    (void)state;
+    const uint64_t starts[] = {0, 5, 56, 63};
+    for (size_t s = 0; s < sizeof starts / sizeof starts[0]; s++) {
+        for (uint64_t len = 1; len <= 2 * TEST_GROUP_WIDTH + 1; len++) {
+            for (uint64_t at = 0; at < len; at++) {
+                size_t want = len >= TEST_GROUP_WIDTH;
+                size_t got = tombstones_after_erase(starts[s], len, at);
+                if (got != want)
+                    fail_msg("run of %" PRIu64 " from slot %" PRIu64 ", removed at %" PRIu64
+                             ": %zu tombstones, want %zu",
+                             len, starts[s], at, got, want);
+            }
+        }
+    }
 }
 
 /* Inserting and removing ever new keys never fills the table with deleted
@@ -3836,6 +3867,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_remove_out_params),
         cmocka_unit_test(test_hm_remove_does_not_move_other_entries),
         cmocka_unit_test(test_hm_remove_tombstone_only_in_long_runs),
+        cmocka_unit_test(test_hm_remove_tombstone_every_run),
         cmocka_unit_test(test_hm_remove_churn_stays_bounded),
         cmocka_unit_test(test_hm_resize_grow),
         cmocka_unit_test(test_hm_resize_shrink),
