@@ -367,8 +367,9 @@ static inline unsigned char *slot_at(const hm_t *m, size_t i) { return m->slots 
 
 static inline void *value_of(const hm_t *m, unsigned char *slot)
 {
-    /* A set hands back the stored key: a non-NULL pointer that means "present". */
-    return m->value_size ? slot + m->value_offset : slot;
+    /* A set hands back the stored key, a non-NULL pointer that means
+     * "present": its value_offset is 0. */
+    return slot + m->value_offset;
 }
 
 /* Whether the map keeps tags: never for a constant kind other than 0, whose
@@ -549,9 +550,10 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *i
     uint8_t h2 = h2_for(m, hash, kind);
 #if defined(__GNUC__)
     /* Most keys sit at or just after their home slot: fetching it now overlaps
-     * the slot's cache miss with the control bytes' instead of following it. */
-    if (m->slots)
-        __builtin_prefetch(slot_at(m, pos));
+     * the slot's cache miss with the control bytes' instead of following it.
+     * The address is made in integers: a map with no table has slots NULL and
+     * mask 0, and a prefetch of address 0 is harmless where NULL + 0 is not C. */
+    __builtin_prefetch((const void *)((uintptr_t)m->slots + pos * m->slot_size));
 #endif
     for (;;) {
         group g = group_load(m->ctrl + pos);
@@ -1065,7 +1067,7 @@ hm_t *hm_new(const hm_config *c)
     *m = (hm_t){
         .key_size = c->key_size,
         .value_size = c->value_size,
-        .value_offset = value_offset,
+        .value_offset = c->value_size ? value_offset : 0, /* see value_of() */
         .slot_size = slot_size,
         .slot_tail = CACHE_LINE % slot_size ? slot_size - 1 : 0,
         .max_load = max_load,
