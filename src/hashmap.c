@@ -247,7 +247,6 @@ struct hm {
     size_t len;
     size_t cap;         /* entries the table holds: floor(buckets * max_load) */
     size_t growth_left; /* EMPTY slots that may still be filled before a rehash */
-    size_t tombstones;
     size_t resizes;
     size_t key_size, value_size, value_offset, slot_size;
     size_t slot_tail; /* slot_size - 1 if it does not divide a cache line, else 0 */
@@ -773,6 +772,11 @@ static void report_resize(hm_t *m, size_t old_buckets, uint64_t start)
     m->on_resize(&info, m->udata);
 }
 
+/* The table's DELETED slots. Not kept: the entries, the EMPTY slots that may
+ * still be filled and the DELETED ones make up cap, so a removal and an
+ * insert update one counter fewer. */
+static inline size_t tombstones_of(const hm_t *m) { return m->cap - m->len - m->growth_left; }
+
 static void set_table(hm_t *m, unsigned char *base, size_t buckets)
 {
     m->slots = base;
@@ -782,7 +786,6 @@ static void set_table(hm_t *m, unsigned char *base, size_t buckets)
     m->tags = base && m->keep_tags ? base + buckets * m->slot_size : NULL;
     m->cap = cap_for_buckets(buckets, m->max_load);
     m->growth_left = m->cap - m->len;
-    m->tombstones = 0;
 }
 
 static void release_table(hm_t *m)
@@ -856,7 +859,6 @@ HM_INLINE void rehash_pending_k(hm_t *m, size_t limit, size_t old_mask, size_t k
         }
     }
     m->growth_left = m->cap - m->len;
-    m->tombstones = 0;
 }
 
 static void rehash_pending(hm_t *m, size_t limit, size_t old_mask)
@@ -970,7 +972,7 @@ static int move_to_new(hm_t *m, size_t new_buckets)
 static int resize_buckets(hm_t *m, size_t new_buckets)
 {
     if (new_buckets == m->buckets) {
-        if (m->tombstones)
+        if (tombstones_of(m))
             rehash_same_size(m);
         return HM_OK;
     }
@@ -1132,7 +1134,6 @@ static inline unsigned char *occupy(hm_t *m, size_t i, uint64_t hash, const void
 {
     uint8_t prev = m->ctrl[i];
     m->growth_left -= prev == CTRL_EMPTY;
-    m->tombstones -= prev == CTRL_DELETED;
     set_ctrl(m->ctrl, m->mask, i, h2_for(m, hash, kind));
     if (has_tags(m, kind))
         m->tags[i] = tag_full(hash, i, m->mask);
@@ -1170,7 +1171,6 @@ static inline void erase_at(hm_t *m, size_t i)
      * would be mispredicted often. */
     bool tombstone = bitmask_window_full(empty_before, empty_after);
     set_ctrl(m->ctrl, m->mask, i, tombstone ? CTRL_DELETED : CTRL_EMPTY);
-    m->tombstones += tombstone;
     m->growth_left += !tombstone;
     m->len--;
 }
@@ -1441,7 +1441,6 @@ void hm_clear(hm_t *m)
     memset(m->ctrl, CTRL_EMPTY, m->buckets + GROUP_WIDTH);
     m->len = 0;
     m->growth_left = m->cap;
-    m->tombstones = 0;
 }
 
 void hm_retain(hm_t *m, bool (*keep)(const void *key, void *value, void *udata), void *udata)
@@ -1791,10 +1790,11 @@ void hm_get_stats(const hm_t *m, hm_stats *out)
         table_bytes(m, m->buckets, &table);
     out->len = m->len;
     out->buckets = m->buckets;
-    out->tombstones = m->tombstones;
     out->bytes = sizeof(struct hm) + m->slot_size + table;
     out->resizes = m->resizes;
+    /* Counted, not tombstones_of(): the tests compare the two. */
     for (size_t i = 0; i < m->buckets; i++) {
+        out->tombstones += m->ctrl[i] == CTRL_DELETED;
         if (!is_full(m->ctrl[i]))
             continue;
         size_t p = probe_length(m, i);
