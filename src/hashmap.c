@@ -677,12 +677,23 @@ static size_t mapped_length(size_t bytes)
     return (bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
 }
 
+/* Whether a mapped table of this many bytes asks for huge pages. */
+static bool wants_huge(size_t bytes)
+{
+#if HM_HUGE_PAGE_MIN_MIB > 0 && defined(MADV_HUGEPAGE)
+    return bytes >= HUGE_PAGE_MIN_TABLE;
+#else
+    (void)bytes;
+    return false;
+#endif
+}
+
 /* Advises a mapping that has grown from old_bytes (0: a new one) to bytes
  * when it has just reached HUGE_PAGE_MIN_TABLE: the advice stays with it. */
 static void advise_huge(void *p, size_t old_bytes, size_t bytes)
 {
-#if HM_HUGE_PAGE_MIN_MIB > 0 && defined(MADV_HUGEPAGE)
-    if (bytes >= HUGE_PAGE_MIN_TABLE && old_bytes < HUGE_PAGE_MIN_TABLE)
+#if defined(MADV_HUGEPAGE)
+    if (wants_huge(bytes) && !wants_huge(old_bytes))
         (void)madvise(p, mapped_length(bytes), MADV_HUGEPAGE); /* advice only */
 #else
     (void)p;
@@ -722,9 +733,30 @@ static void table_free(const hm_t *m, void *p, size_t bytes)
     m->alloc.free(p, bytes, m->alloc.ctx);
 }
 
+/* Faults in the pages a mapping gained from old_bytes to bytes in one call,
+ * which costs about 0.75x what the first writes to them cost one page at a
+ * time (1.1-1.2 against 1.5-1.6 us per 4 KiB here). Not on huge pages, whose
+ * cost is the hypervisor's backing them and which took 1.1x-1.4x as long
+ * populated. Advice only: where the kernel lacks it (before Linux 5.14), the
+ * pages are faulted in as written. */
+static void populate_grown(void *p, size_t old_bytes, size_t bytes)
+{
+#if defined(MADV_POPULATE_WRITE)
+    if (wants_huge(bytes))
+        return;
+    size_t from = mapped_length(old_bytes);
+    (void)madvise((unsigned char *)p + from, mapped_length(bytes) - from, MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)old_bytes;
+    (void)bytes;
+#endif
+}
+
 /* Grows a table block, keeping its first old_bytes; NULL leaves it as it was.
- * A mapping grows with mremap, which moves pages and copies nothing. */
-static void *table_grow(const hm_t *m, void *p, size_t old_bytes, size_t new_bytes)
+ * A mapping grows with mremap, which moves pages and copies nothing; with
+ * `populate`, the pages it gains are faulted in at once (see grow_in_place). */
+static void *table_grow(const hm_t *m, void *p, size_t old_bytes, size_t new_bytes, bool populate)
 {
 #if HM_MAP_TABLES
     if (is_mapped(m, new_bytes)) {
@@ -733,6 +765,8 @@ static void *table_grow(const hm_t *m, void *p, size_t old_bytes, size_t new_byt
             if (q == MAP_FAILED)
                 return NULL;
             advise_huge(q, old_bytes, new_bytes);
+            if (populate)
+                populate_grown(q, old_bytes, new_bytes);
             return q;
         }
         void *q = map_table(new_bytes);
@@ -743,6 +777,7 @@ static void *table_grow(const hm_t *m, void *p, size_t old_bytes, size_t new_byt
         return q;
     }
 #endif
+    (void)populate;
     return m->alloc.realloc(p, old_bytes, new_bytes, m->alloc.ctx);
 }
 
@@ -913,7 +948,13 @@ static int grow_in_place(hm_t *m, size_t new_buckets)
     if (!table_bytes(m, old_buckets, &old_bytes) || !table_bytes(m, new_buckets, &new_bytes))
         return HM_ERANGE;
     uint64_t start = m->on_resize ? now_ns() : 0;
-    unsigned char *base = table_grow(m, m->slots, old_bytes, new_bytes);
+    /* A doubling of a table at least half full: the rehash below moves about
+     * half the entries into the new half, which then holds a fifth or more of
+     * its slots filled, so that every page of it is written now or soon. Not
+     * for a growth by hm_reserve or hm_resize far past the entries, whose
+     * pages are left to be faulted in as entries come. */
+    bool populate = new_buckets == 2 * old_buckets && m->len >= m->cap / 2;
+    unsigned char *base = table_grow(m, m->slots, old_bytes, new_bytes, populate);
     if (!base)
         return HM_ENOMEM;
 
