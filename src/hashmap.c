@@ -954,10 +954,11 @@ static int grow_in_place(hm_t *m, size_t new_buckets)
         return HM_ERANGE;
     uint64_t start = m->on_resize ? now_ns() : 0;
     /* A doubling of a table at least half full: the rehash below moves about
-     * half the entries into the new half, which then holds a fifth or more of
-     * its slots filled, so that every page of it is written now or soon. Not
-     * for a growth by hm_reserve or hm_resize far past the entries, whose
-     * pages are left to be faulted in as entries come. */
+     * half the entries into the new half (at the default load, a fifth or
+     * more of its slots), and inserts fill it further before the next growth,
+     * so every page of it is written now or soon. Not for a growth by
+     * hm_reserve or hm_resize far past the entries, whose pages are left to
+     * be faulted in as entries come. */
     bool populate = new_buckets == 2 * old_buckets && m->len >= m->cap / 2;
     unsigned char *base = table_grow(m, m->slots, old_bytes, new_bytes, populate);
     if (!base)
