@@ -609,11 +609,6 @@ static size_t lookup(const hm_t *m, const void *key, uint64_t *hash_out, size_t 
 
 static uint64_t hash_key(const hm_t *m, const void *key) { BY_KIND(m, hash_key_k, m, key) }
 
-static size_t find(const hm_t *m, const void *key, uint64_t hash)
-{
-    BY_KIND(m, find_k, m, key, hash, NULL)
-}
-
 /* The hash of the entry in slot i of a table with old_mask, h2 its control
  * byte, as far as placing it in a table with new_mask needs: from its tag when
  * that knows enough, else from the hash function. *known gets how many low
@@ -1365,6 +1360,41 @@ HM_INLINE void *get_k(const hm_t *m, const void *key, size_t kind)
     return i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
 }
 
+/* hm_get_many's body: a pipeline KEY_BATCH keys deep. The first KEY_BATCH
+ * keys are hashed (and their control bytes and home slots asked for) before
+ * any is probed; then each probe is preceded by the hashing of the key
+ * KEY_BATCH places on, whose hash takes the place of the one just used. The
+ * cache misses of the keys ahead keep overlapping instead of draining every
+ * KEY_BATCH keys. */
+HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, void **values,
+                            size_t kind)
+{
+    const size_t key_size = kind ? kind : m->key_size;
+    uint64_t hashes[KEY_BATCH];
+    size_t found = 0;
+    hash_batch_k(m, keys, n, hashes, false, kind);
+#if defined(__GNUC__)
+    const bool prefetch = m->buckets * m->slot_size > BATCH_PREFETCH_MIN_TABLE;
+#endif
+    for (size_t j = 0; j < n; j++) {
+        uint64_t h = hashes[j % KEY_BATCH];
+        if (j + KEY_BATCH < n) {
+            uint64_t next = hash_key_k(m, keys + (j + KEY_BATCH) * key_size, kind);
+            hashes[j % KEY_BATCH] = next;
+#if defined(__GNUC__)
+            if (prefetch) {
+                __builtin_prefetch(m->ctrl + (next & m->mask));
+                prefetch_slot(m, slot_at(m, next & m->mask), false);
+            }
+#endif
+        }
+        size_t i = find_k(m, keys + j * key_size, h, NULL, kind);
+        values[j] = i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
+        found += i != NOT_FOUND;
+    }
+    return found;
+}
+
 #define HM_KIND_FUNCTIONS(K)                                                                    \
     static HM_NOINLINE int insert_##K(hm_t *m, const void *key, const void *value)              \
     {                                                                                           \
@@ -1379,6 +1409,11 @@ HM_INLINE void *get_k(const hm_t *m, const void *key, size_t kind)
                                               size_t n)                                         \
     {                                                                                           \
         return insert_many_k(m, keys, values, n, K);                                            \
+    }                                                                                           \
+    static HM_NOINLINE size_t get_many_##K(const hm_t *m, const void *keys, size_t n,             \
+                                           void **values)                                       \
+    {                                                                                           \
+        return get_many_k(m, keys, n, values, K);                                               \
     }
 
 HM_KIND_FUNCTIONS(0)
@@ -1523,28 +1558,11 @@ bool hm_contains(const hm_t *m, const void *key)
     return hm_get(m, key) != NULL;
 }
 
-/* hash_batch_k for reading, with the map's kind. */
-static size_t hash_batch(const hm_t *m, const unsigned char *keys, size_t left, uint64_t *hashes)
-{
-    BY_KIND(m, hash_batch_k, m, keys, left, hashes, false)
-}
-
 size_t hm_get_many(const hm_t *m, const void *keys, size_t n, void **values)
 {
     if (!m || !keys || !values)
         return 0;
-    const unsigned char *k = keys;
-    size_t found = 0;
-    for (size_t start = 0, count; start < n; start += count) {
-        uint64_t hashes[KEY_BATCH];
-        count = hash_batch(m, k + start * m->key_size, n - start, hashes);
-        for (size_t j = 0; j < count; j++) {
-            size_t i = find(m, k + (start + j) * m->key_size, hashes[j]);
-            values[start + j] = i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
-            found += i != NOT_FOUND;
-        }
-    }
-    return found;
+    BY_KIND_FUNCTION(m, get_many_, m, keys, n, values)
 }
 
 size_t hm_len(const hm_t *m) { return m ? m->len : 0; }
