@@ -72,7 +72,9 @@ HM_API void hm_sip_init(hm_sip *s, const uint8_t key[16], int c_rounds, int d_ro
     s->d_rounds = at_least_one(d_rounds);
 }
 
-HM_API void hm_sip_write(hm_sip *s, const void *data, size_t len)
+/* hm_sip_write's body; inlined with a constant c_rounds for SipHash-1-3, whose
+ * rounds then unroll, and with the state's count for the rest. */
+HM__SIP_INLINE void sip_write(hm_sip *s, const void *data, size_t len, int c_rounds)
 {
     if (len == 0)
         return;
@@ -93,13 +95,13 @@ HM_API void hm_sip_write(hm_sip *s, const void *data, size_t len)
             s->tail = tail;
             return;
         }
-        hm__sip_compress(&v, tail, s->c_rounds);
+        hm__sip_compress(&v, tail, c_rounds);
         tail = 0;
     }
 
     size_t whole = i + ((len - i) & ~(size_t)7);
     for (; i < whole; i += 8)
-        hm__sip_compress(&v, hm__load64_le(p + i), s->c_rounds);
+        hm__sip_compress(&v, hm__load64_le(p + i), c_rounds);
     if (len > whole)
         tail = hm__load_tail_le(p + whole, len - whole);
 
@@ -110,10 +112,23 @@ HM_API void hm_sip_write(hm_sip *s, const void *data, size_t len)
     s->v3 = v.v3;
 }
 
+HM_API void hm_sip_write(hm_sip *s, const void *data, size_t len)
+{
+    if (s->c_rounds == 1)
+        sip_write(s, data, len, 1);
+    else
+        sip_write(s, data, len, s->c_rounds);
+}
+
 HM_API uint64_t hm_sip_finish(const hm_sip *s)
 {
     /* A copy: finishing must leave *s able to take more bytes. */
     hm__sipv v = {s->v0, s->v1, s->v2, s->v3};
-    hm__sip_compress(&v, hm__sip_last_word(s->tail, s->total), s->c_rounds);
+    uint64_t last = hm__sip_last_word(s->tail, s->total);
+    if (s->c_rounds == 1 && s->d_rounds == 3) { /* SipHash-1-3, its rounds unrolled */
+        hm__sip_compress(&v, last, 1);
+        return hm__sip_finalize(&v, 0xff, 3);
+    }
+    hm__sip_compress(&v, last, s->c_rounds);
     return hm__sip_finalize(&v, 0xff, s->d_rounds);
 }
