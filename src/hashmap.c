@@ -550,9 +550,8 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *i
 #if defined(__GNUC__)
     /* Most keys sit at or just after their home slot: fetching it now overlaps
      * the slot's cache miss with the control bytes' instead of following it.
-     * The address is made in integers: a map with no table has slots NULL and
-     * mask 0, and a prefetch of address 0 is harmless where NULL + 0 is not C. */
-    __builtin_prefetch((const void *)((uintptr_t)m->slots + pos * m->slot_size));
+     * A map with no table has mask 0 and its slots at the empty group. */
+    __builtin_prefetch(slot_at(m, pos));
 #endif
     for (;;) {
         group g = group_load(m->ctrl + pos);
@@ -812,9 +811,12 @@ static void report_resize(hm_t *m, size_t old_buckets, uint64_t start)
  * insert update one counter fewer. */
 static inline size_t tombstones_of(const hm_t *m) { return m->cap - m->len - m->growth_left; }
 
+/* A map with no table (buckets 0) has the empty group for control bytes and
+ * for slots alike: nothing reads a slot there, and the home-slot prefetch of
+ * find_k then needs no test for a table. */
 static void set_table(hm_t *m, unsigned char *base, size_t buckets)
 {
-    m->slots = base;
+    m->slots = base ? base : (unsigned char *)empty_group;
     m->buckets = buckets;
     m->mask = buckets ? buckets - 1 : 0;
     m->ctrl = base ? base + ctrl_offset(m, buckets) : (uint8_t *)empty_group;
@@ -825,7 +827,7 @@ static void set_table(hm_t *m, unsigned char *base, size_t buckets)
 
 static void release_table(hm_t *m)
 {
-    if (m->slots) {
+    if (m->buckets) {
         size_t bytes = 0;
         table_bytes(m, m->buckets, &bytes);
         table_free(m, m->slots, bytes);
