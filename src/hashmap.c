@@ -252,7 +252,7 @@ struct hm {
     size_t slot_tail; /* slot_size - 1 if it does not divide a cache line, else 0 */
     size_t key_kind;  /* see key_kind_of() */
     double max_load;
-    hm__sipv sip; /* SipHash's start state under the map's key (hm__sip_start) */
+    hm__sipv sip; /* SipHash's start state under the map's key (hm__sip_start_key) */
     uint8_t seed[16];
     hm_hash_fn hash;
     hm_equal_fn equal;
@@ -1131,9 +1131,7 @@ hm_t *hm_new(const hm_config *c)
         memcpy(m->seed, c->seed, 16);
     else
         random_seed(m->seed);
-    uint64_t k0, k1;
-    hm__sip_key_words(m->seed, &k0, &k1);
-    hm__sip_start(&m->sip, k0, k1);
+    hm__sip_start_key(&m->sip, m->seed);
     set_table(m, NULL, 0);
 
     if (buckets) {
@@ -1275,6 +1273,19 @@ HM_INLINE void prefetch_slot(const hm_t *m, const unsigned char *p, bool write)
             __builtin_prefetch(p + m->slot_tail);
     }
 }
+
+/* Whether the batched calls prefetch: past BATCH_PREFETCH_MIN_TABLE. */
+HM_INLINE bool batch_prefetches(const hm_t *m)
+{
+    return m->buckets * m->slot_size > BATCH_PREFETCH_MIN_TABLE;
+}
+
+/* Asks for the control bytes and the home slot of the key with this hash. */
+HM_INLINE void prefetch_home(const hm_t *m, uint64_t hash, bool write)
+{
+    __builtin_prefetch(m->ctrl + (hash & m->mask));
+    prefetch_slot(m, slot_at(m, hash & m->mask), write);
+}
 #endif
 
 /* The first half of a batched call: hashes the first KEY_BATCH (or fewer) of
@@ -1291,16 +1302,14 @@ HM_INLINE size_t hash_batch_k(const hm_t *m, const unsigned char *keys, size_t l
         count = KEY_BATCH;
 #if defined(__GNUC__)
     /* Once, not per key: the stores to hashes[] may alias the map's fields. */
-    const bool prefetch = m->buckets * m->slot_size > BATCH_PREFETCH_MIN_TABLE;
+    const bool prefetch = batch_prefetches(m);
 #endif
     for (size_t j = 0; j < count; j++) {
         uint64_t h = hash_key_k(m, keys + j * key_size, kind);
         hashes[j] = h;
 #if defined(__GNUC__)
-        if (prefetch) {
-            __builtin_prefetch(m->ctrl + (h & m->mask));
-            prefetch_slot(m, slot_at(m, h & m->mask), write);
-        }
+        if (prefetch)
+            prefetch_home(m, h, write);
 #endif
     }
     return count;
@@ -1376,7 +1385,7 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
     size_t found = 0;
     hash_batch_k(m, keys, n, hashes, false, kind);
 #if defined(__GNUC__)
-    const bool prefetch = m->buckets * m->slot_size > BATCH_PREFETCH_MIN_TABLE;
+    const bool prefetch = batch_prefetches(m);
 #endif
     for (size_t j = 0; j < n; j++) {
         uint64_t h = hashes[j % KEY_BATCH];
@@ -1384,10 +1393,8 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
             uint64_t next = hash_key_k(m, keys + (j + KEY_BATCH) * key_size, kind);
             hashes[j % KEY_BATCH] = next;
 #if defined(__GNUC__)
-            if (prefetch) {
-                __builtin_prefetch(m->ctrl + (next & m->mask));
-                prefetch_slot(m, slot_at(m, next & m->mask), false);
-            }
+            if (prefetch)
+                prefetch_home(m, next, false);
 #endif
         }
         size_t i = find_k(m, keys + j * key_size, h, NULL, kind);
@@ -1739,8 +1746,8 @@ size_t hm_iter_many(const hm_t *m, size_t *cursor, const void **keys, void **val
         .values = values,
         .max = max,
         .slot_size = slot_size,
-        /* 0 for a set: a value always starts after its key. */
-        .value_offset = m->value_size ? m->value_offset : 0,
+        /* 0 for a set (see value_of): a value always starts after its key. */
+        .value_offset = m->value_offset,
         .simd = ITER_SIMD && slot_size <= ITER_SIMD_MAX_SLOT,
     };
     /* The caller reads the entries after the batch is back. In a table

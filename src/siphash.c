@@ -40,10 +40,8 @@ HM_API int hm_siphash(const void *in, size_t inlen, const uint8_t key[16],
         out == NULL || (in == NULL && inlen > 0))
         return HM_EINVAL;
 
-    uint64_t k0, k1;
-    hm__sip_key_words(key, &k0, &k1);
     hm__sipv s;
-    hm__sip_start(&s, k0, k1);
+    hm__sip_start_key(&s, key);
     /* SipHash-128 differs from the 64-bit function only in these constants. */
     if (outlen == 16)
         s.v1 ^= 0xee;
@@ -58,10 +56,8 @@ HM_API int hm_siphash(const void *in, size_t inlen, const uint8_t key[16],
 
 HM_API void hm_sip_init(hm_sip *s, const uint8_t key[16], int c_rounds, int d_rounds)
 {
-    uint64_t k0, k1;
-    hm__sip_key_words(key, &k0, &k1);
     hm__sipv v;
-    hm__sip_start(&v, k0, k1);
+    hm__sip_start_key(&v, key);
     s->v0 = v.v0;
     s->v1 = v.v1;
     s->v2 = v.v2;

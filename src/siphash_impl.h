@@ -177,14 +177,8 @@ HM__SIP_INLINE uint64_t hm__siphash_cd(const void *data, size_t len, uint64_t k0
     return hm__sip_finalize(&s, 0xff, d_rounds);
 }
 
-/* SipHash-1-3 under the key words k0 (key bytes 0..7) and k1 (bytes 8..15). */
-HM__SIP_INLINE uint64_t hm__siphash13(const void *data, size_t len, uint64_t k0, uint64_t k1)
-{
-    return hm__siphash_cd(data, len, k0, k1, 1, 3);
-}
-
 /*
- * SipHash-1-3 from a start state that hm__sip_start() made once for the key:
+ * SipHash-1-3 from a start state that hm__sip_start_key() made once for the key:
  * a caller hashing many messages under one key (a map) saves the four xors of
  * the key into the constants, and one step of each hash's longest chain.
  */
@@ -200,6 +194,14 @@ HM__SIP_INLINE void hm__sip_key_words(const uint8_t key[16], uint64_t *k0, uint6
 {
     *k0 = hm__load64_le(key);
     *k1 = hm__load64_le(key + 8);
+}
+
+/* The start state under the 16 key bytes. */
+HM__SIP_INLINE void hm__sip_start_key(hm__sipv *s, const uint8_t key[16])
+{
+    uint64_t k0, k1;
+    hm__sip_key_words(key, &k0, &k1);
+    hm__sip_start(s, k0, k1);
 }
 
 #endif /* HM_SIPHASH_IMPL_H */
