@@ -955,6 +955,42 @@ static void test_custom_hash_far_from_home(void **state)
     check_custom_hash_keeps_keys(hash_crowded, 20000);
 }
 
+/* An insertion into a map with tags asks each candidate's tag (where its home
+ * slot is, and a few hash bits past the position bits) before the equality
+ * function: most entries that share a new key's 7-bit h2 have another home.
+ * These 100,000 new keys made 321 calls (263 with 8-wide groups); without
+ * the tags, 9,213 (5,493). */
+static bool equal_u64_counted(const void *a, const void *b, void *udata)
+{
+    ((cb_log *)udata)->equal_calls++;
+    return memcmp(a, b, sizeof(uint64_t)) == 0;
+}
+
+static void test_custom_hash_insert_asks_tags_first(void **state)
+{
+    (void)state;
+    cb_log *log = log_new();
+    hm_config c = {.key_size = sizeof(uint64_t), .value_size = sizeof(uint64_t),
+                   .seed = test_seed, .hash = hash_counted, .equal = equal_u64_counted,
+                   .udata = log};
+    hm_t *m = new_map(&c);
+    enum { N = 100000 };
+    for (uint64_t k = 0; k < N; k++)
+        assert_int_equal(put(m, k, k), HM_OK);
+    assert_true(log->equal_calls < N / 100);
+    /* The tags turn away other keys only: every key inserted again is found
+     * (by the equality function) and replaced, through growths' tags too. */
+    size_t before = log->equal_calls;
+    for (uint64_t k = 0; k < N; k++)
+        assert_int_equal(put(m, k, k + 1), HM_REPLACED);
+    assert_true(log->equal_calls - before >= N);
+    assert_int_equal(hm_len(m), N);
+    for (uint64_t k = 0; k < N; k++)
+        assert_value(m, k, k + 1);
+    hm_free(m);
+    free(log);
+}
+
 /* Growth doubles the bucket count exactly when a new key would pass
  * hm_capacity(), reports each change to on_resize, and never holds more than
  * the old and the new table at once. */
@@ -3854,6 +3890,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_custom_hash_h2_127),
         cmocka_unit_test(test_custom_hash_h2_0),
         cmocka_unit_test(test_custom_hash_far_from_home),
+        cmocka_unit_test(test_custom_hash_insert_asks_tags_first),
         cmocka_unit_test(test_hm_insert_enomem_keeps_map),
         cmocka_unit_test(test_hm_get_present_and_absent),
         cmocka_unit_test(test_hm_get_null_args),
