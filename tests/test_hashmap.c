@@ -955,7 +955,7 @@ static void test_custom_hash_far_from_home(void **state)
     check_custom_hash_keeps_keys(hash_crowded, 20000);
 }
 
-/* An insertion into a map with tags asks each candidate's tag (where its home
+/* hm_insert into a map with tags asks each candidate's tag (where its home
  * slot is, and a few hash bits past the position bits) before the equality
  * function: most entries that share a new key's 7-bit h2 have another home.
  * These 100,000 new keys made 321 calls (263 with 8-wide groups); without
