@@ -782,7 +782,10 @@ static void populate_grown(void *p, size_t old_bytes, size_t bytes)
 
 /* Grows a table block, keeping its first old_bytes; NULL leaves it as it was.
  * A mapping grows with mremap, which moves pages and copies nothing; with
- * `populate`, the pages it gains are faulted in at once (see grow_in_place). */
+ * `populate`, the pages it gains are faulted in at once (see grow_in_place),
+ * and so are all the pages of the mapping that a block of the allocator's
+ * grows into, before the copy (u64 inserts at 100,000 entries, whose table
+ * crosses 2 MiB in its last growth: 0.904x the time, pinned, 10 processes). */
 static void *table_grow(const hm_t *m, void *p, size_t old_bytes, size_t new_bytes, bool populate)
 {
 #if HM_MAP_TABLES
@@ -798,6 +801,8 @@ static void *table_grow(const hm_t *m, void *p, size_t old_bytes, size_t new_byt
         }
         void *q = map_table(new_bytes);
         if (q) {
+            if (populate)
+                populate_grown(q, 0, new_bytes);
             memcpy(q, p, old_bytes);
             m->alloc.free(p, old_bytes, m->alloc.ctx);
         }
