@@ -606,6 +606,44 @@ static void test_hm_free_drops_every_entry(void **state)
     free(log);
 }
 
+/* hm_free and hm_clear walk the control bytes a group at a time: every size
+ * from none to several groups, with removals among the entries, so that the
+ * walk meets EMPTY slots, tombstones and the last group of each table size.
+ * Each entry left must be dropped once, and nothing else. */
+static void test_drops_once_at_every_size(void **state)
+{
+    (void)state;
+    for (int clear = 0; clear < 2; clear++) {
+        for (uint64_t n = 0; n <= 72; n++) {
+            cb_log *log = log_new();
+            hm_config c = u64_config(log, NULL);
+            hm_t *m = new_map(&c);
+            for (uint64_t k = 0; k < n; k++)
+                assert_int_equal(put(m, k, 1000 + k), HM_OK);
+            size_t removed = 0;
+            for (uint64_t k = 0; k < n; k += 3)
+                removed += (size_t)del(m, k);
+            assert_int_equal(log->key_drop_calls, removed);
+            if (clear) {
+                hm_clear(m);
+                assert_int_equal(hm_len(m), 0);
+            }
+            /* Removed keys are dropped by hm_remove; the rest by hm_clear,
+             * when it ran, or not yet. */
+            for (uint64_t k = 0; k < n; k++)
+                assert_int_equal(log->key_drops[k], k % 3 == 0 || clear ? 1 : 0);
+            hm_free(m);
+            for (uint64_t k = 0; k < n; k++) {
+                assert_int_equal(log->key_drops[k], 1);
+                assert_int_equal(log->value_drops[1000 + k], 1);
+            }
+            assert_int_equal(log->key_drop_calls, n);
+            assert_int_equal(log->value_drop_calls, n);
+            free(log);
+        }
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* hm_insert                                                                */
 /* ------------------------------------------------------------------------ */
@@ -3878,6 +3916,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_new_copies_config),
         cmocka_unit_test(test_hm_free_null),
         cmocka_unit_test(test_hm_free_drops_every_entry),
+        cmocka_unit_test(test_drops_once_at_every_size),
         cmocka_unit_test(test_hm_insert_new_and_replace),
         cmocka_unit_test(test_hm_insert_null_args),
         cmocka_unit_test(test_hm_insert_copies_bytes),
