@@ -1576,18 +1576,22 @@ void hm_retain(hm_t *m, bool (*keep)(const void *key, void *value, void *udata),
 {
     if (!m || !keep)
         return;
-    for (size_t i = 0; i < m->buckets && m->len; i++) {
-        if (!is_full(m->ctrl[i]))
-            continue;
-        unsigned char *slot = slot_at(m, i);
-        void *value = m->value_size ? slot + m->value_offset : NULL;
-        if (keep(slot, value, udata))
-            continue;
-        if (m->key_drop)
-            m->key_drop(slot, m->udata);
-        if (m->value_drop)
-            m->value_drop(value, m->udata);
-        erase_at(m, i);
+    /* A group at a time, as drop_all goes. An erasure changes only its own
+     * slot's byte (and a mirror byte past the last group), so the group's
+     * mask of full slots stays true while its members are asked. */
+    for (size_t pos = 0; pos < m->buckets && m->len; pos += GROUP_WIDTH) {
+        for (bitmask b = group_match_full(group_load(m->ctrl + pos)); b; b = bitmask_next(b)) {
+            size_t i = pos + bitmask_lowest(b);
+            unsigned char *slot = slot_at(m, i);
+            void *value = m->value_size ? slot + m->value_offset : NULL;
+            if (keep(slot, value, udata))
+                continue;
+            if (m->key_drop)
+                m->key_drop(slot, m->udata);
+            if (m->value_drop)
+                m->value_drop(value, m->udata);
+            erase_at(m, i);
+        }
     }
 }
 

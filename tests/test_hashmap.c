@@ -606,32 +606,47 @@ static void test_hm_free_drops_every_entry(void **state)
     free(log);
 }
 
-/* hm_free and hm_clear walk the control bytes a group at a time: every size
- * from none to several groups, with removals among the entries, so that the
- * walk meets EMPTY slots, tombstones and the last group of each table size.
- * Each entry left must be dropped once, and nothing else. */
-static void test_drops_once_at_every_size(void **state)
+/* For test_walks_once_at_every_size: keeps the keys that are not 2 mod 3. */
+static bool keep_not_2_mod_3(const void *key, void *value, void *udata)
+{
+    (void)value;
+    (*(size_t *)udata)++;
+    return load_u64(key) % 3 != 2;
+}
+
+/* hm_free, hm_clear and hm_retain walk the control bytes a group at a time:
+ * every size from none to several groups, with removals among the entries,
+ * so that the walk meets EMPTY slots, tombstones and the last group of each
+ * table size. Each entry must be asked or dropped once, and nothing else. */
+static void test_walks_once_at_every_size(void **state)
 {
     (void)state;
-    for (int clear = 0; clear < 2; clear++) {
+    enum { FREE, CLEAR, RETAIN };
+    for (int how = FREE; how <= RETAIN; how++) {
         for (uint64_t n = 0; n <= 72; n++) {
             cb_log *log = log_new();
             hm_config c = u64_config(log, NULL);
             hm_t *m = new_map(&c);
             for (uint64_t k = 0; k < n; k++)
                 assert_int_equal(put(m, k, 1000 + k), HM_OK);
-            size_t removed = 0;
+            size_t removed = 0, asked = 0;
             for (uint64_t k = 0; k < n; k += 3)
                 removed += (size_t)del(m, k);
             assert_int_equal(log->key_drop_calls, removed);
-            if (clear) {
+            if (how == CLEAR) {
                 hm_clear(m);
                 assert_int_equal(hm_len(m), 0);
+            } else if (how == RETAIN) {
+                hm_retain(m, keep_not_2_mod_3, &asked);
+                assert_int_equal(asked, n - removed);
+                assert_int_equal(hm_len(m), (n + 1) / 3); /* the keys 1 mod 3 */
             }
-            /* Removed keys are dropped by hm_remove; the rest by hm_clear,
-             * when it ran, or not yet. */
-            for (uint64_t k = 0; k < n; k++)
-                assert_int_equal(log->key_drops[k], k % 3 == 0 || clear ? 1 : 0);
+            /* Dropped so far: the removed keys (0 mod 3), and those that
+             * hm_clear or hm_retain let go of. */
+            for (uint64_t k = 0; k < n; k++) {
+                bool gone = k % 3 == 0 || how == CLEAR || (how == RETAIN && k % 3 == 2);
+                assert_int_equal(log->key_drops[k], gone ? 1 : 0);
+            }
             hm_free(m);
             for (uint64_t k = 0; k < n; k++) {
                 assert_int_equal(log->key_drops[k], 1);
@@ -3916,7 +3931,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_new_copies_config),
         cmocka_unit_test(test_hm_free_null),
         cmocka_unit_test(test_hm_free_drops_every_entry),
-        cmocka_unit_test(test_drops_once_at_every_size),
+        cmocka_unit_test(test_walks_once_at_every_size),
         cmocka_unit_test(test_hm_insert_new_and_replace),
         cmocka_unit_test(test_hm_insert_null_args),
         cmocka_unit_test(test_hm_insert_copies_bytes),
