@@ -25,6 +25,12 @@
  * entry just returned may be removed; any insertion ends the iteration's
  * guarantees (entries may then be missed or seen twice).
  *
+ * Callbacks. The hash, equality and drop functions, `on_resize` and
+ * hm_retain()'s `keep` run inside the call that uses them, while the map may
+ * be half way through a change (a rehash, a clear, a free): they must not
+ * change or free the map they were called for, and only `on_resize`, called
+ * once a resize is complete, may read it.
+ *
  * Errors are negative status codes (HM_ENOMEM, HM_EINVAL, HM_ERANGE);
  * hm_strerror() describes them. A call that fails leaves the map exactly as
  * it was.
