@@ -1586,10 +1586,8 @@ void hm_retain(hm_t *m, bool (*keep)(const void *key, void *value, void *udata),
             void *value = m->value_size ? slot + m->value_offset : NULL;
             if (keep(slot, value, udata))
                 continue;
-            if (m->key_drop)
-                m->key_drop(slot, m->udata);
-            if (m->value_drop)
-                m->value_drop(value, m->udata);
+            if (m->key_drop || m->value_drop)
+                hand_over(m, slot, NULL, NULL); /* drops it, as hm_remove does */
             erase_at(m, i);
         }
     }
