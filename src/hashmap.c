@@ -240,7 +240,7 @@ static const uint8_t empty_group[GROUP_WIDTH] = {
 
 struct hm {
     uint8_t *ctrl;        /* buckets + GROUP_WIDTH control bytes */
-    unsigned char *slots; /* the table block; NULL when there is none */
+    unsigned char *slots; /* the table block; empty_group when there is none (set_table) */
     uint8_t *tags;        /* with keep_tags: each slot's tag (see tag_make) */
     size_t mask;          /* buckets - 1; 0 when there is no table */
     size_t buckets;
@@ -253,7 +253,6 @@ struct hm {
     size_t key_kind;  /* see key_kind_of() */
     double max_load;
     hm__sipv sip; /* SipHash's start state under the map's key (hm__sip_start_key) */
-    uint8_t seed[16];
     hm_hash_fn hash;
     hm_equal_fn equal;
     hm_drop_fn key_drop, value_drop;
@@ -410,8 +409,10 @@ static inline size_t position_bits(size_t mask) { return ctz64((uint64_t)mask + 
  *                bits (r = 0..3), or 0 when the tag knows nothing.
  *
  * An entry 16 or more slots from home (about 5% of them at the default maximum
- * load) gets tag 0, and so does one whose bits have run out by the next growth
- * (about 1 in 16 when a map grows by doubling): those are hashed again.
+ * load) gets tag 0, which knows nothing. One whose extra bits have run out
+ * (r = 0) knows its home slot but not the position bit the next growth adds
+ * (about 1 in 16 entries when a map grows by doubling). Growth hashes both
+ * kinds again.
  */
 enum { TAG_MAX_DISTANCE = 15, TAG_MAX_BITS = 3 };
 
@@ -994,8 +995,10 @@ static int grow_in_place(hm_t *m, size_t new_buckets)
     if (!base)
         return HM_ENOMEM;
 
-    /* The control bytes move first: their new place lies past everything old,
-     * while the tags' new place may overlap the old control bytes. */
+    /* The control bytes move first: their new place lies past the old slots,
+     * tags and control bytes (only a set of 1-byte keys without tags reaches
+     * into the old mirror bytes, which are rewritten), while the tags' new
+     * place may overlap the old control bytes. */
     uint8_t *ctrl = base + ctrl_offset(m, new_buckets);
     memmove(ctrl, base + ctrl_offset(m, old_buckets), old_buckets);
     if (m->keep_tags)
@@ -1160,11 +1163,13 @@ hm_t *hm_new(const hm_config *c)
         .keep_tags = layout.keep_tags,
         .key_kind = key_kind_of(c),
     };
+    /* The key itself is not kept: every hash starts from the state made here. */
+    uint8_t seed[16];
     if (c->seed)
-        memcpy(m->seed, c->seed, 16);
+        memcpy(seed, c->seed, 16);
     else
-        random_seed(m->seed);
-    hm__sip_start_key(&m->sip, m->seed);
+        random_seed(seed);
+    hm__sip_start_key(&m->sip, seed);
     set_table(m, NULL, 0);
 
     if (buckets) {

@@ -132,7 +132,8 @@ HM__SIP_INLINE uint64_t hm__sip_last_word(uint64_t tail, uint64_t len)
     return tail | (len & 0xffu) << 56;
 }
 
-/* The d finalisation rounds after v2 ^= @p flag (0xff, or 0xee / 0xdd for 128-bit output). */
+/* The d finalisation rounds after v2 ^= @p flag: 0xff, or 0xee for the first half of
+ * a 128-bit output (the second half xors 0xdd into v1 itself and passes 0). */
 HM__SIP_INLINE uint64_t hm__sip_finalize(hm__sipv *s, uint64_t flag, int d_rounds)
 {
     s->v2 ^= flag;
