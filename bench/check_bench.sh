@@ -14,7 +14,7 @@
 #   check_bench.sh BENCH bad-args
 #       bad options exit with status 2, a message and no output.
 #   check_bench.sh BENCH strace N STRACE
-#       BENCH.md's rule under strace -f -e trace=memory: each resize of a table
+#       docs/BENCH.md's rule under strace -f -e trace=memory: each resize of a table
 #       past glibc's mmap threshold (128 KiB) makes exactly one mmap or mremap
 #       and at most one munmap; no other resize and nothing else in the insert
 #       phase maps or unmaps memory. Exits 77 (skipped) where strace cannot trace.

@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/compare.sh: libhashmap (hm_bench) against the peers of bench/peers/
 # (Rust's std HashMap, abseil flat_hash_map, boost::unordered_flat_map, GLib's
-# GHashTable, uthash, khash) on the workloads of BENCH.md, all hashing with
+# GHashTable, uthash, khash) on the workloads of docs/BENCH.md, all hashing with
 # SipHash-1-3.
 #
 # Builds a Release (-O2) tree if needed, then runs every map RUNS times per

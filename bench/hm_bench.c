@@ -1,9 +1,10 @@
 /*
- * hm_bench: the workloads of BENCH.md (seed, flat, u64 and the scale sweep)
+ * hm_bench: the workloads of docs/BENCH.md (seed, flat, u64 and the scale sweep)
  * run against libhashmap, each beside its "floor".
  *
  * Usage: hm_bench [--workload seed|flat|u64|sweep|all] [--items N] [--repeat R]
- *                 [--max-load X] [--seed HEX32] [--text] [--no-floor] [--strace-marks]
+ *                 [--max-load X] [--seed HEX32] [--text] [--no-floor] [--batched]
+ *                 [--strace-marks] [-h | --help]
  * (hm_bench --help says more.)
  *
  * Output: JSON lines on stdout, one object per line, every value a string or a
@@ -292,7 +293,7 @@ struct options {
 static void usage(FILE *out)
 {
     fputs("usage: hm_bench [options]\n"
-          "Runs BENCH.md's workloads on libhashmap; JSON lines on stdout.\n"
+          "Runs docs/BENCH.md's workloads on libhashmap; JSON lines on stdout.\n"
           "  --workload W   seed, flat, u64, sweep or all (default seed)\n"
           "  --items N      items per map (seed 10000000, flat and u64 1000000);\n"
           "                 for sweep the largest N of 1e3..1e7 (default 1e7).\n"

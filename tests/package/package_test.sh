@@ -130,6 +130,13 @@ pkgconfig)
     # consumer uses the prefix that was installed to, not the moved one.
     expect_dir=$stage/prefix/$HM_LIBDIR
     (cd "$work/src" && PKG_CONFIG_PATH=$expect_dir/pkgconfig sh "$tests/pkgconfig/build.sh")
+    # After a move, pkg-config --define-prefix (the README's advice) takes the
+    # prefix from where hashmap.pc lies.
+    got=$(PKG_CONFIG_PATH=$moved/$HM_LIBDIR/pkgconfig pkg-config --define-prefix --cflags --libs hashmap)
+    case $got in
+    *"-I$moved/"*"-L$moved/"*) ;;
+    *) fail "pkg-config --define-prefix on the moved prefix gave: $got" ;;
+    esac
     mkdir -p "$work/build"
     mv "$work/src/app" "$work/build/app"
     run_env="LD_LIBRARY_PATH=$expect_dir"
