@@ -292,7 +292,8 @@ HM_API bool hm_equal_cstr(const void *a, const void *b, void *udata);
 /** @brief A static description of @p status; never NULL. */
 HM_API const char *hm_strerror(int status);
 
-/** @brief Fills @p out with the map's counters; walks the table, O(buckets). */
+/** @brief Fills @p out with the map's counters (all zero for a NULL map); walks the
+ * table, O(buckets). */
 HM_API void hm_get_stats(const hm_t *map, hm_stats *out);
 
 #ifdef __cplusplus

@@ -897,7 +897,8 @@ static void test_custom_hash_rehash_calls_few(void **state)
         size_t b = hm_buckets(m), len = hm_len(m), before = log->hash_calls;
         assert_int_equal(put(m, k, k), HM_OK);
         if (hm_buckets(m) != b && len >= 1000) {
-            assert_true(extra_calls(log, before, 1) <= len / 5);
+            /* measured with test_seed: 10.6%-12.5% (SSE2 and portable) */
+            assert_true(extra_calls(log, before, 1) <= len * 3 / 20);
             growths++;
         }
     }
@@ -913,7 +914,7 @@ static void test_custom_hash_rehash_calls_few(void **state)
     size_t b = hm_buckets(m), before = log->hash_calls;
     assert_int_equal(hm_resize(m, hm_capacity(m)), HM_OK);
     assert_int_equal(hm_buckets(m), b);
-    assert_true(extra_calls(log, before, 0) <= hm_len(m) / 5);
+    assert_true(extra_calls(log, before, 0) <= hm_len(m) / 20); /* measured: 1.6%-1.8% */
     hm_get_stats(m, &st);
     assert_int_equal(st.tombstones, 0);
 
@@ -921,7 +922,7 @@ static void test_custom_hash_rehash_calls_few(void **state)
     before = log->hash_calls;
     assert_int_equal(hm_resize(m, hm_len(m)), HM_OK);
     assert_true(hm_buckets(m) < b);
-    assert_true(extra_calls(log, before, 0) <= hm_len(m) / 5);
+    assert_true(extra_calls(log, before, 0) <= hm_len(m) / 50); /* measured: none */
 
     assert_int_equal(hm_len(m), N / 2);
     for (uint64_t k = 0; k < N; k++) {
@@ -1030,7 +1031,9 @@ static void test_custom_hash_insert_asks_tags_first(void **state)
     enum { N = 100000 };
     for (uint64_t k = 0; k < N; k++)
         assert_int_equal(put(m, k, k), HM_OK);
-    assert_true(log->equal_calls < N / 100);
+    /* measured with test_seed: 321 (SSE2), 263 (portable); asking the
+     * distance alone and not the hash bits makes it about 700 */
+    assert_true(log->equal_calls < N / 200);
     /* The tags turn away other keys only: every key inserted again is found
      * (by the equality function) and replaced, through growths' tags too. */
     size_t before = log->equal_calls;
@@ -1587,7 +1590,9 @@ static void test_hm_remove_churn_stays_bounded(void **state)
         if (k % 997 == 0) {
             hm_stats st;
             hm_get_stats(m, &st);
-            assert_true(hm_buckets(m) <= 2 * b0);
+            /* 50 live entries, under half the 112 the table holds: the
+             * deleted markers are cleared in place, never by growing */
+            assert_int_equal(hm_buckets(m), b0);
             assert_true(st.len <= hm_capacity(m));
         assert_true(st.len + st.tombstones < st.buckets); /* an EMPTY slot ends every probe */
             assert_null(get(m, k + 1000000));
@@ -1761,8 +1766,13 @@ static void test_hm_reserve_erange(void **state)
     hm_free(m);
 }
 
-/* Keys so large that even the first table's size overflows: either hm_new
- * refuses them or sizing the table reports HM_ERANGE. */
+/* Keys so large that even the smallest table's size overflows: hm_new
+ * refuses them with EINVAL before it allocates anything. (Keys whose smallest
+ * table fits but whose table of a hundred entries does not would need a
+ * struct holding a scratch slot of 2^57 bytes, which no allocator gives:
+ * test_hm_reserve_erange covers the reservation's overflow with small keys.)
+ * One size smaller, the configuration is valid and only the allocation of
+ * the struct fails, with ENOMEM. */
 static void test_hm_reserve_erange_huge_keys(void **state)
 {
     (void)state;
@@ -1770,16 +1780,17 @@ static void test_hm_reserve_erange_huge_keys(void **state)
     ta_init(&ta);
     hm_config c = {.key_size = SIZE_MAX / 8, .value_size = 0, .allocator = &ta.a};
     errno = 0;
-    hm_t *m = hm_new(&c);
-    if (m == NULL) {
-        assert_int_equal(errno, EINVAL);
-        ta_check_released(&ta);
-        return;
-    }
-    assert_int_equal(hm_reserve(m, 1), HM_ERANGE);
-    assert_int_equal(hm_resize(m, 1), HM_ERANGE);
-    assert_int_equal(hm_buckets(m), 0);
-    hm_free(m);
+    assert_null(hm_new(&c));
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(ta.calls, 0);
+
+#if SIZE_MAX > UINT32_MAX /* 2^58 bytes: past TA_MAX_SIZE, which refuses it */
+    c.key_size = SIZE_MAX / 64;
+    errno = 0;
+    assert_null(hm_new(&c));
+    assert_int_equal(errno, ENOMEM);
+    assert_int_equal(ta.calls, 1);
+#endif
     ta_check_released(&ta);
 }
 
@@ -1892,8 +1903,9 @@ static void test_hm_reserve_no_allocation_after_ok(void **state)
 }
 
 /* Many insert-remove cycles of new keys in a table kept more than half full,
- * so that deleted markers pile up, then a reservation of everything
- * hm_capacity() promises. */
+ * so that deleted markers pile up, then a reservation of the room the table
+ * would have without them: more than hm_capacity() has left, so hm_reserve
+ * must rehash or grow, and the inserts after it allocate nothing. */
 static void test_hm_reserve_after_churn(void **state)
 {
     (void)state;
@@ -1909,8 +1921,13 @@ static void test_hm_reserve_after_churn(void **state)
             assert_int_equal(del(m, k - LIVE), 1);
     }
     assert_int_equal(hm_len(m), LIVE);
-    size_t additional = hm_capacity(m) - hm_len(m);
+    hm_stats st;
+    hm_get_stats(m, &st);
+    assert_true(st.tombstones > 0);
+    size_t additional = hm_capacity(m) + st.tombstones - hm_len(m);
+    assert_true(additional > hm_capacity(m) - hm_len(m));
     assert_int_equal(hm_reserve(m, additional), HM_OK);
+    assert_true(hm_capacity(m) - hm_len(m) >= additional);
     ta.fail_all = true;
     for (uint64_t i = 0; i < additional; i++)
         assert_int_equal(put(m, 1000000 + i, i), HM_OK);
@@ -2655,12 +2672,48 @@ static void test_hm_get_stats_counts(void **state)
     free(log);
 }
 
+/* Probe lengths on a table laid out by hand (a set of 64 slots, each key its
+ * own home slot): slots [0, 2W) full, and key 64, whose home is slot 0, after
+ * them in the third group of its probe sequence, slot 3W. A present key's
+ * lookup reads 1 group, key 64's 3. A miss from home 0 reads the groups at 0,
+ * W (both full) and 3W; from homes 1 to W, two groups, the second holding
+ * slot 2W; from every other home, one. */
+static void test_hm_get_stats_probe_lengths(void **state)
+{
+    (void)state;
+    enum { W = TEST_GROUP_WIDTH };
+    hm_config c = {.key_size = sizeof(uint64_t), .capacity = 40, .hash = identity_hash};
+    hm_t *m = new_map(&c);
+    assert_int_equal(hm_buckets(m), 64);
+    for (uint64_t k = 0; k < 2 * W; k++)
+        assert_int_equal(hm_insert(m, &k, NULL), HM_OK);
+    uint64_t far = 64;
+    assert_int_equal(hm_insert(m, &far, NULL), HM_OK);
+
+    hm_stats st;
+    hm_get_stats(m, &st);
+    assert_int_equal(st.len, 2 * W + 1);
+    assert_int_equal(st.max_probe, 3);
+    assert_true(st.mean_probe == (double)(2 * W + 3) / (2 * W + 1));
+    assert_int_equal(st.max_miss_probe, 3);
+    assert_true(st.mean_miss_probe == (double)(3 + 2 * W + (64 - 1 - W)) / 64);
+    hm_free(m);
+}
+
 static void test_hm_get_stats_null(void **state)
 {
     (void)state;
     hm_stats st;
     memset(&st, 0xff, sizeof st);
-    hm_get_stats(NULL, &st);
+    hm_get_stats(NULL, &st); /* all zero for no map */
+    assert_int_equal(st.len, 0);
+    assert_int_equal(st.buckets, 0);
+    assert_int_equal(st.tombstones, 0);
+    assert_int_equal(st.bytes, 0);
+    assert_int_equal(st.resizes, 0);
+    assert_int_equal(st.max_probe, 0);
+    assert_int_equal(st.max_miss_probe, 0);
+    assert_true(st.mean_probe == 0.0 && st.mean_miss_probe == 0.0);
     hm_config c = u64_config(NULL, NULL);
     hm_t *m = new_map(&c);
     hm_get_stats(m, NULL);
@@ -4003,6 +4056,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_cstr_keys_owned_by_map),
         cmocka_unit_test(test_hm_strerror_codes),
         cmocka_unit_test(test_hm_get_stats_counts),
+        cmocka_unit_test(test_hm_get_stats_probe_lengths),
         cmocka_unit_test(test_hm_get_stats_null),
         cmocka_unit_test(test_set_insert_get_contains),
         cmocka_unit_test(test_set_value_drop_never_called),
