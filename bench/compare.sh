@@ -33,9 +33,11 @@ usage: bench/compare.sh [options] [OUTDIR]
   -m LIST   only these peers, comma-separated (libhashmap and libhashmap-batched
             always run)
   -R COUNT  runs of the workload per process (its --repeat, 1 to 100, default 1;
-            made one after another in the process, except hm_bench's runs of
-            seed, a child process each), which reports their median. For small N, where one run of a phase
-            lasts microseconds: -R 30
+            made one after another in the process), which reports their
+            median. For small N, where one run of a phase lasts microseconds:
+            -R 30. Not for seed, which always runs once a process: hm_bench
+            makes each seed run in a child process of its own, while the
+            peers would reuse a heap that held the last run's strings
   -p CPUS   pin every process to these CPUs (taskset -c CPUS), so that the maps
             do not move between cores of different speed or load
   -b DIR    build directory (default: \${TMPDIR:-/tmp}/libhashmap-bench-build);
@@ -170,11 +172,13 @@ run_one() {
     tmp=$out/.run.jsonl
     [ "$name" = libhashmap-batched ] && [ "$1" = seed ] && return
     t0=$(date +%s)
-    echo "== $name --workload $1 ${items:+--items $items} --repeat $repeat${pin:+ (pinned to $pin)}" >>"$log"
+    r=$repeat
+    [ "$1" = seed ] && r=1 # see -R in usage
+    echo "== $name --workload $1 ${items:+--items $items} --repeat $r${pin:+ (pinned to $pin)}" >>"$log"
     if [ -n "$items" ]; then
-        set -- "$exe" --workload "$1" --repeat "$repeat" --items "$items"
+        set -- "$exe" --workload "$1" --repeat "$r" --items "$items"
     else
-        set -- "$exe" --workload "$1" --repeat "$repeat"
+        set -- "$exe" --workload "$1" --repeat "$r"
     fi
     [ "$name" = libhashmap-batched ] && set -- "$@" --batched
     [ -n "$pin" ] && set -- taskset -c "$pin" "$@"
@@ -360,7 +364,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -
     echo "- commit: $commit"
     echo "- compilers: $(cc --version 2>/dev/null | head -n 1), $(rustc --version 2>/dev/null || echo 'no rustc')"
     echo "- command: \`bench/compare.sh -r $runs${pin:+ -p $pin}$([ "$repeat" = 1 ] || echo " -R $repeat") -w $workloads${items:+ -n $items}${only:+ -m $only}\`"
-    [ "$repeat" = 1 ] || echo "- each process ran the workload $repeat times and reported the median of its runs"
+    [ "$repeat" = 1 ] || echo "- each process ran the workload $repeat times (seed once) and reported the median of its runs"
     echo "- each cell: the median over $runs processes of ns per operation; in brackets the"
     echo "  map's time over libhashmap's (above 1: libhashmap is faster). peak RSS: VmHWM of"
     echo "  the run, the largest over its phases; it includes the process itself (libc, and"

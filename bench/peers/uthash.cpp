@@ -17,7 +17,7 @@ unsigned ut_hash(const void *p, unsigned len)
 {
     if (ut_str_keys)
         return (unsigned)peer::hash_str(ut_sip, (const char *)p, len);
-    return (unsigned)hm_siphash13(p, len, ut_sip.b);
+    return (unsigned)hm__siphash13_from(&ut_sip.start, p, len);
 }
 
 } // namespace
