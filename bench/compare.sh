@@ -172,13 +172,13 @@ run_one() {
     tmp=$out/.run.jsonl
     [ "$name" = libhashmap-batched ] && [ "$1" = seed ] && return
     t0=$(date +%s)
-    r=$repeat
-    [ "$1" = seed ] && r=1 # see -R in usage
-    echo "== $name --workload $1 ${items:+--items $items} --repeat $r${pin:+ (pinned to $pin)}" >>"$log"
+    reps=$repeat
+    [ "$1" = seed ] && reps=1 # see -R in usage
+    echo "== $name --workload $1 ${items:+--items $items} --repeat $reps${pin:+ (pinned to $pin)}" >>"$log"
     if [ -n "$items" ]; then
-        set -- "$exe" --workload "$1" --repeat "$r" --items "$items"
+        set -- "$exe" --workload "$1" --repeat "$reps" --items "$items"
     else
-        set -- "$exe" --workload "$1" --repeat "$r"
+        set -- "$exe" --workload "$1" --repeat "$reps"
     fi
     [ "$name" = libhashmap-batched ] && set -- "$@" --batched
     [ -n "$pin" ] && set -- taskset -c "$pin" "$@"
