@@ -1493,14 +1493,21 @@ static uint64_t identity_hash(const void *key, const hm_t *m, void *udata)
     return k;
 }
 
+/* A set of 64 slots in which key p has home slot p (mod 64). */
+static hm_t *new_identity_set64(void)
+{
+    hm_config c = {.key_size = sizeof(uint64_t), .capacity = 40, .hash = identity_hash};
+    hm_t *m = new_map(&c);
+    assert_int_equal(hm_buckets(m), 64);
+    return m;
+}
+
 /* A 64-slot set whose full slots are exactly the run [start, start + len)
  * (mod 64); removes the key at offset `at` of the run and returns the
  * tombstones left. Every other key of the run must still be found. */
 static size_t tombstones_after_erase(uint64_t start, uint64_t len, uint64_t at)
 {
-    hm_config c = {.key_size = sizeof(uint64_t), .capacity = 40, .hash = identity_hash};
-    hm_t *m = new_map(&c);
-    assert_int_equal(hm_buckets(m), 64);
+    hm_t *m = new_identity_set64();
     for (uint64_t j = 0; j < len; j++) {
         uint64_t k = (start + j) % 64;
         assert_int_equal(hm_insert(m, &k, NULL), HM_OK);
@@ -2682,9 +2689,7 @@ static void test_hm_get_stats_probe_lengths(void **state)
 {
     (void)state;
     enum { W = TEST_GROUP_WIDTH };
-    hm_config c = {.key_size = sizeof(uint64_t), .capacity = 40, .hash = identity_hash};
-    hm_t *m = new_map(&c);
-    assert_int_equal(hm_buckets(m), 64);
+    hm_t *m = new_identity_set64();
     for (uint64_t k = 0; k < 2 * W; k++)
         assert_int_equal(hm_insert(m, &k, NULL), HM_OK);
     uint64_t far = 64;
