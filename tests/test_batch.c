@@ -53,8 +53,10 @@ static void check_get_many(size_t key_size, size_t value_size, size_t n)
     }
     for (size_t i = 0; i < COUNT; i++)
         want += hm_get(m, keys + i * key_size) != NULL;
-    /* Every batch length, so that partial batches are covered too. */
-    for (size_t len = 0; len <= 40; len++) {
+    /* Every batch length to past twice the keys hm_get_many keeps in flight
+     * (32), so that a call shorter than its pipeline and one that refills it
+     * more than once are both covered. */
+    for (size_t len = 0; len <= 70; len++) {
         size_t found = hm_get_many(m, keys, len, values), expect = 0;
         for (size_t i = 0; i < len; i++) {
             void *one = hm_get(m, keys + i * key_size);
