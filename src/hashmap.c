@@ -1299,7 +1299,7 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind)
 /* Keys a batched call hashes ahead. Inserts: 16 did better than 8 or 32, and
  * than hashing the next batch while inserting this one. Lookups: 32, the
  * bench's keys per call, so that a call of 32 has every cache miss asked for
- * before its first probe (u64 at 10,000,000 entries: 0.86x the time of 16). */
+ * before its first probe (at 10,000,000 entries: 0.89x-0.91x the time of 16). */
 enum { KEY_BATCH = 16, LOOKUP_AHEAD = 32 };
 
 /* Prefetches the home slot at p, both of its cache lines when a slot of this
@@ -1325,11 +1325,12 @@ HM_INLINE bool batch_prefetches(const hm_t *m)
     return m->buckets * m->slot_size > BATCH_PREFETCH_MIN_TABLE;
 }
 
-/* Asks for the control bytes and the home slot of the key with this hash:
- * both ends of the group, since a group (16 bytes with SSE2) at any position
- * spans two cache lines 15 times in 64 (u64 and flat at 10,000,000 entries, batched
- * lookups took 0.82x-0.87x the time with the second prefetch, batched
- * reinserts 0.77x-0.85x, batched inserts 0.83x-0.94x; 1M 0.96x-1.01x). */
+/* Asks for the control bytes and the home slot of the key with this hash: both
+ * ends of the group, since a group (16 bytes with SSE2) at any position spans
+ * two cache lines 15 times in 64, and a line not asked for is a cache miss at
+ * the probe. With the second prefetch, u64 and flat at 10,000,000 entries,
+ * batched lookups took 0.82x-0.87x the time, batched reinserts 0.77x-0.85x and
+ * batched inserts 0.83x-0.94x (1,000,000: 0.96x-1.01x). */
 HM_INLINE void prefetch_home(const hm_t *m, uint64_t hash, bool write)
 {
     const uint8_t *group = m->ctrl + (hash & m->mask);
