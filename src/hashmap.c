@@ -1333,10 +1333,10 @@ HM_INLINE bool batch_prefetches(const hm_t *m)
  * batched inserts 0.83x-0.94x (1,000,000: 0.96x-1.01x). */
 HM_INLINE void prefetch_home(const hm_t *m, uint64_t hash, bool write)
 {
-    const uint8_t *group = m->ctrl + (hash & m->mask);
-    __builtin_prefetch(group);
-    __builtin_prefetch(group + GROUP_WIDTH - 1);
-    prefetch_slot(m, slot_at(m, hash & m->mask), write);
+    const size_t pos = hash & m->mask;
+    __builtin_prefetch(m->ctrl + pos);
+    __builtin_prefetch(m->ctrl + pos + GROUP_WIDTH - 1);
+    prefetch_slot(m, slot_at(m, pos), write);
 }
 #endif
 
