@@ -126,7 +126,8 @@ typedef struct hm_stats {
     size_t max_probe;  /**< most slot groups any present key's lookup examines */
     double mean_probe; /**< mean groups examined over present keys (0 when empty) */
     size_t max_miss_probe;  /**< most groups a lookup of an absent key examines, over every home slot */
-    double mean_miss_probe; /**< mean groups a lookup of an absent key examines (0 without a table) */
+    double mean_miss_probe; /**< mean groups a lookup of an absent key examines, over every home
+                                 slot and the 8 overflow bits a key may have (0 without a table) */
 } hm_stats;
 
 /**

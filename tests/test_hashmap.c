@@ -2683,8 +2683,11 @@ static void test_hm_get_stats_counts(void **state)
  * own home slot): slots [0, 2W) full, and key 64, whose home is slot 0, after
  * them in the third group of its probe sequence, slot 3W. A present key's
  * lookup reads 1 group, key 64's 3. A miss from home 0 reads the groups at 0,
- * W (both full) and 3W; from homes 1 to W, two groups, the second holding
- * slot 2W; from every other home, one. */
+ * W (both full) and 3W, but only when it has key 64's overflow bit (1 in 8),
+ * else the first alone: 1 + 2/8 groups on average; from homes 1 to W, two
+ * groups (the second holding slot 2W) when it has that bit, for the homes
+ * that share home 0's overflow byte (1 to 15), else one: 1 + 1/8 on average;
+ * from every other home, one. */
 static void test_hm_get_stats_probe_lengths(void **state)
 {
     (void)state;
@@ -2701,8 +2704,66 @@ static void test_hm_get_stats_probe_lengths(void **state)
     assert_int_equal(st.max_probe, 3);
     assert_true(st.mean_probe == (double)(2 * W + 3) / (2 * W + 1));
     assert_int_equal(st.max_miss_probe, 3);
-    assert_true(st.mean_miss_probe == (double)(3 + 2 * W + (64 - 1 - W)) / 64);
+    enum { SHARED = W < 15 ? W : 15 }; /* homes 1..W in home 0's overflow byte */
+    assert_true(st.mean_miss_probe == (64 + (2 + SHARED) / 8.0) / 64);
     hm_free(m);
+}
+
+/*
+ * Overflow bits, on a set of 64 slots whose hash is the key itself (home slot:
+ * the low 6 bits; h2: the top 7, a custom hash's): the group at home 0 full of
+ * keys with h2 9, one more such key past it in the next group (which sets
+ * overflow bit 9 & 7 = 1 of home 0's byte), and two keys of home W there,
+ * with h2 10 (bit 2) and 17 (bit 1). An absent key of home 0 goes on past its
+ * full first group only with bit 1: with h2 10 it stops there and calls the
+ * equality function 0 times, with h2 17 it meets the entry with h2 17 (1
+ * call). The test fails if misses go on regardless (1 call for h2 10) or if
+ * the bit is not set (0 for h2 17: the overflowed key would be lost).
+ */
+static uint64_t key_at(uint64_t h2, uint64_t n, uint64_t home)
+{
+    return h2 << 57 | n << 6 | home;
+}
+
+static size_t equal_calls_of_get(hm_t *m, cb_log *log, uint64_t key)
+{
+    size_t before = log->equal_calls;
+    assert_null(hm_get(m, &key));
+    return log->equal_calls - before;
+}
+
+static void test_overflow_bits_stop_misses(void **state)
+{
+    (void)state;
+    enum { W = TEST_GROUP_WIDTH };
+    cb_log *log = log_new();
+    hm_config c = {.key_size = sizeof(uint64_t), .capacity = 40, .hash = identity_hash,
+                   .equal = equal_u64_counted, .udata = log};
+    hm_t *m = new_map(&c);
+    assert_int_equal(hm_buckets(m), 64);
+    for (int round = 0; round < 2; round++) {
+        for (uint64_t n = 0; n <= W; n++) { /* W in the first group, 1 past it */
+            uint64_t k = key_at(9, n, 0);
+            assert_int_equal(hm_insert(m, &k, NULL), HM_OK);
+        }
+        uint64_t x10 = key_at(10, 0, W), x17 = key_at(17, 0, W);
+        assert_int_equal(hm_insert(m, &x10, NULL), HM_OK);
+        assert_int_equal(hm_insert(m, &x17, NULL), HM_OK);
+        uint64_t far = key_at(9, W, 0);
+        assert_true(hm_contains(m, &far));
+        assert_int_equal(equal_calls_of_get(m, log, key_at(10, 99, 0)), 0);
+        assert_int_equal(equal_calls_of_get(m, log, key_at(17, 99, 0)), 1);
+        /* A key of home 0 with h2 10 can go only past the full first group,
+         * which sets bit 2: misses with it go on too, and meet two entries. */
+        uint64_t k10 = key_at(10, 1, 0);
+        assert_int_equal(hm_insert(m, &k10, NULL), HM_OK);
+        assert_true(hm_contains(m, &k10));
+        assert_int_equal(equal_calls_of_get(m, log, key_at(10, 99, 0)), 2);
+        /* hm_clear clears the bits: the second round finds them as new. */
+        hm_clear(m);
+    }
+    hm_free(m);
+    free(log);
 }
 
 static void test_hm_get_stats_null(void **state)
@@ -4062,6 +4123,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_strerror_codes),
         cmocka_unit_test(test_hm_get_stats_counts),
         cmocka_unit_test(test_hm_get_stats_probe_lengths),
+        cmocka_unit_test(test_overflow_bits_stop_misses),
         cmocka_unit_test(test_hm_get_stats_null),
         cmocka_unit_test(test_set_insert_get_contains),
         cmocka_unit_test(test_set_value_drop_never_called),
