@@ -598,7 +598,9 @@ static inline bool search_ends(const hm_t *m, group g, size_t pos, size_t stride
                                bool needs_free)
 {
     bool past = stride || (m->overflow[pos / OVERFLOW_SPAN] & overflow_bit(h2));
-    return (group_match_empty(g) != 0) | (!past && !needs_free);
+    if (!past && !needs_free)
+        return true;
+    return group_match_empty(g) != 0;
 }
 
 /* Triangular probing over groups: offsets W, 3W, 6W, ... visit every group of
