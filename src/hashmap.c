@@ -593,7 +593,9 @@ HM_INLINE bool key_equal_k(const hm_t *m, const void *a, const void *b, size_t k
  * is asked before whether the group is full, so that a miss takes one branch,
  * which goes the same way nearly every time; a test for EMPTY first went the
  * other way for every full first group (a quarter of them at 0.76 load),
- * mispredicted. */
+ * mispredicted. Hence two statements: folded into one expression, GCC put the
+ * test for EMPTY first in hm_insert's copies (reinserts of u64 at 100,000
+ * entries 1.27x the time). */
 static inline bool search_ends(const hm_t *m, group g, size_t pos, size_t stride, uint8_t h2,
                                bool needs_free)
 {
