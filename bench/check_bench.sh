@@ -13,6 +13,9 @@
 #       seed at max_load 0.7: the doubling of 1048576 buckets comes at item 734004.
 #   check_bench.sh BENCH bad-args
 #       bad options exit with status 2, a message and no output.
+#   check_bench.sh BENCH ab AB_SH BUILD
+#       bench/ab.sh with BUILD on both sides, one round, one copy: a header and
+#       one line per u64 phase, each with two times and a ratio.
 #   check_bench.sh BENCH strace N STRACE
 #       docs/BENCH.md's rule under strace -f -e trace=memory: each resize of a table
 #       past glibc's mmap threshold (128 KiB) makes exactly one mmap or mremap
@@ -228,6 +231,17 @@ EOF
         { echo "FAIL: --help" >&2; bad=1; }
     [ $bad -eq 0 ] || exit 1
     echo "ok: bad arguments refused"
+    ;;
+ab)
+    [ $# -eq 2 ] || fail "usage: ab AB_SH BUILD"
+    sh "$1" -k 1 -c 1 -p 0 "$2" "$2" -- --workload u64 --items 1000 >"$tmp/out" 2>"$tmp/err" ||
+        { cat "$tmp/err" >&2; fail "ab.sh exited $?"; }
+    awk 'BEGIN { split("insert get_hit get_many get_miss remove reinsert iterate", want, " ") }
+         NR == 1 { bad = $1 != "workload" || $NF != "B/A"; next }
+         $1 != "u64" || $2 != 1000 || $3 != want[NR - 1] || $4 <= 0 || $5 <= 0 ||
+             $6 !~ /^[0-9.]+x$/ { bad = 1 }
+         END { exit bad || NR != 8 }' "$tmp/out" || { cat "$tmp/out" >&2; fail "ab.sh output"; }
+    echo "ok: ab.sh prints 7 phases with ratios"
     ;;
 strace)
     [ $# -eq 2 ] || fail "usage: strace N STRACE"
