@@ -263,6 +263,7 @@ struct hm {
     hm_allocator alloc;
     bool default_alloc;
     bool keep_tags; /* a custom hash may chase pointers: keep tags for growth */
+    bool plain_insert; /* no drop callbacks, values copy_inline copies: see insert_plain_k */
     unsigned char scratch[]; /* one slot, for swaps during a rehash in place */
 };
 
@@ -522,12 +523,15 @@ HM_INLINE void copy_small(void *dst, const void *src, size_t n)
     memcpy(dst, tmp, n);
 }
 
-/* memmove for a value or a slot: the common sizes spelled out, so that they
- * compile to a few moves instead of a call into libc for every entry. dst may
- * be src: a rehash copies an entry that stays in its slot onto itself. */
-HM_INLINE void copy_bytes(void *dst, const void *src, size_t n)
+/* Copies n bytes of a value or a slot, dst possibly src (a rehash copies an
+ * entry that stays in its slot onto itself), when n is one of the common sizes,
+ * which compile to a few moves; returns false, copying nothing, for any other
+ * n (see copies_inline). */
+HM_INLINE bool copy_inline(void *dst, const void *src, size_t n)
 {
     switch (n) {
+    case 0:
+        break;
     case 4:
         copy_small(dst, src, 4);
         break;
@@ -547,9 +551,22 @@ HM_INLINE void copy_bytes(void *dst, const void *src, size_t n)
         copy_small(dst, src, 48);
         break;
     default:
-        memmove(dst, src, n);
-        break;
+        return false;
     }
+    return true;
+}
+
+/* Whether copy_inline copies n bytes. */
+static bool copies_inline(size_t n)
+{
+    return n == 0 || n == 4 || n == 8 || n == 16 || n == 24 || n == 32 || n == 48;
+}
+
+/* memmove for a value or a slot, with no call into libc for the common sizes. */
+HM_INLINE void copy_bytes(void *dst, const void *src, size_t n)
+{
+    if (!copy_inline(dst, src, n))
+        memmove(dst, src, n);
 }
 
 /*
@@ -1223,6 +1240,8 @@ hm_t *hm_new(const hm_config *c)
         .default_alloc = a == NULL,
         .keep_tags = layout.keep_tags,
         .key_kind = key_kind_of(c),
+        .plain_insert = !c->key_drop && !(c->value_size && c->value_drop) &&
+                        copies_inline(c->value_size),
     };
     /* The key itself is not kept: every hash starts from the state made here. */
     uint8_t seed[16];
@@ -1357,6 +1376,29 @@ HM_INLINE int insert_hashed_k(hm_t *m, const void *key, const void *value, uint6
 HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind)
 {
     return insert_hashed_k(m, key, value, hash_key_k(m, key, kind), kind);
+}
+
+/* insert_k for a map with plain_insert whose table has room (growth_left > 0):
+ * nothing to drop, no growth, no memmove, and so fewer tests and registers
+ * (through bench/ab.sh, reinserts at 1,000 to 100,000 entries took 0.96x-0.97x
+ * the time for u64 and 0.98x-0.99x for flat, inserts 0.98x-1.00x; at 1M no
+ * change beyond the noise). */
+HM_INLINE int insert_plain_k(hm_t *m, const void *key, const void *value, size_t kind)
+{
+    uint64_t hash = hash_key_k(m, key, kind);
+    size_t ins = 0;
+    size_t i = find_k(m, key, hash, &ins, true, kind);
+    int rc = HM_REPLACED;
+    unsigned char *slot;
+    if (i == NOT_FOUND) {
+        slot = occupy(m, ins, hash, key, kind);
+        rc = HM_OK;
+    } else {
+        slot = slot_at(m, i);
+    }
+    if (value) /* hm_insert checked; said again for the analyser (and sets pass NULL) */
+        copy_inline(slot + m->value_offset, value, m->value_size);
+    return rc;
 }
 
 /* Keys a batched call hashes ahead. Inserts: 16 did better than 8 or 32, and
@@ -1522,6 +1564,10 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
     {                                                                                           \
         return insert_k(m, key, value, K);                                                      \
     }                                                                                           \
+    static HM_NOINLINE int insert_plain_##K(hm_t *m, const void *key, const void *value)        \
+    {                                                                                           \
+        return insert_plain_k(m, key, value, K);                                                \
+    }                                                                                           \
     static HM_NOINLINE int remove_##K(hm_t *m, const void *key, void *key_out, void *value_out) \
     {                                                                                           \
         return remove_k(m, key, key_out, value_out, K);                                         \
@@ -1561,6 +1607,9 @@ int hm_insert(hm_t *m, const void *key, const void *value)
 {
     if (!m || !key || (!value && m->value_size))
         return HM_EINVAL;
+    if (m->plain_insert && m->growth_left) {
+        BY_KIND_FUNCTION(m, insert_plain_, m, key, value)
+    }
     BY_KIND_FUNCTION(m, insert_, m, key, value)
 }
 
