@@ -263,7 +263,7 @@ struct hm {
     hm_allocator alloc;
     bool default_alloc;
     bool keep_tags; /* a custom hash may chase pointers: keep tags for growth */
-    bool plain_insert; /* no drop callbacks, values copy_inline copies: see insert_plain_k */
+    bool plain_insert; /* no drop callbacks, values copy_inline copies: see insert_k */
     unsigned char scratch[]; /* one slot, for swaps during a rehash in place */
 };
 
@@ -1349,56 +1349,45 @@ static inline void erase_at(hm_t *m, size_t i)
  * no registers for the generic kind's calls to user callbacks.
  */
 HM_INLINE int insert_hashed_k(hm_t *m, const void *key, const void *value, uint64_t hash,
-                              size_t kind)
+                              size_t kind, bool plain)
 {
     size_t ins = 0;
     size_t i = find_k(m, key, hash, &ins, true, kind);
     const size_t value_size = m->value_size;
+    unsigned char *v;
     if (i != NOT_FOUND) {
-        unsigned char *v = slot_at(m, i) + m->value_offset;
-        if (m->value_drop)
+        v = slot_at(m, i) + m->value_offset;
+        if (!plain && m->value_drop)
             m->value_drop(v, m->udata);
-        if (value_size && value) /* hm_insert checked; said again for the analyser */
-            copy_bytes(v, value, value_size);
-        if (m->key_drop)
-            m->key_drop((void *)key, m->udata);
-        return HM_REPLACED;
-    }
-    int rc = slot_for_new_key(m, hash, &ins);
-    if (rc < 0)
-        return rc;
-    unsigned char *slot = occupy(m, ins, hash, key, kind);
-    if (value_size && value)
-        copy_bytes(slot + m->value_offset, value, value_size);
-    return HM_OK;
-}
-
-HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind)
-{
-    return insert_hashed_k(m, key, value, hash_key_k(m, key, kind), kind);
-}
-
-/* insert_k for a map with plain_insert whose table has room (growth_left > 0):
- * nothing to drop, no growth, no memmove, and so fewer tests and registers
- * (through bench/ab.sh, reinserts at 1,000 to 100,000 entries took 0.96x-0.97x
- * the time for u64 and 0.98x-0.99x for flat, inserts 0.98x-1.00x; at 1M no
- * change beyond the noise). */
-HM_INLINE int insert_plain_k(hm_t *m, const void *key, const void *value, size_t kind)
-{
-    uint64_t hash = hash_key_k(m, key, kind);
-    size_t ins = 0;
-    size_t i = find_k(m, key, hash, &ins, true, kind);
-    int rc = HM_REPLACED;
-    unsigned char *slot;
-    if (i == NOT_FOUND) {
-        slot = occupy(m, ins, hash, key, kind);
-        rc = HM_OK;
     } else {
-        slot = slot_at(m, i);
+        if (!plain) {
+            int rc = slot_for_new_key(m, hash, &ins);
+            if (rc < 0)
+                return rc;
+        }
+        v = occupy(m, ins, hash, key, kind) + m->value_offset;
     }
-    if (value) /* hm_insert checked; said again for the analyser (and sets pass NULL) */
-        copy_inline(slot + m->value_offset, value, m->value_size);
-    return rc;
+    if (value_size && value) { /* hm_insert checked; said again for the analyser */
+        if (plain)
+            copy_inline(v, value, value_size);
+        else
+            copy_bytes(v, value, value_size);
+    }
+    if (i == NOT_FOUND)
+        return HM_OK;
+    if (!plain && m->key_drop)
+        m->key_drop((void *)key, m->udata);
+    return HM_REPLACED;
+}
+
+/* hm_insert's body. `plain` (a constant) for a map with plain_insert whose
+ * table has room (growth_left > 0): nothing to drop, no growth, no memmove,
+ * and so fewer tests and registers (through bench/ab.sh, reinserts at 1,000 to
+ * 100,000 entries took 0.96x-0.97x the time for u64 and 0.98x-0.99x for flat,
+ * inserts 0.98x-1.00x; at 1M no change beyond the noise). */
+HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind, bool plain)
+{
+    return insert_hashed_k(m, key, value, hash_key_k(m, key, kind), kind, plain);
 }
 
 /* Keys a batched call hashes ahead. Inserts: 16 did better than 8 or 32, and
@@ -1484,7 +1473,8 @@ HM_INLINE size_t insert_many_k(hm_t *m, const unsigned char *keys, const unsigne
         count = hash_batch_k(m, keys + start * key_size, n - start, KEY_BATCH, hashes, true, kind);
         for (size_t j = 0; j < count; j++) {
             const void *value = value_size ? values + (start + j) * value_size : NULL;
-            added += insert_hashed_k(m, keys + (start + j) * key_size, value, hashes[j], kind) ==
+            added += insert_hashed_k(m, keys + (start + j) * key_size, value, hashes[j], kind,
+                                     false) ==
                      HM_OK;
         }
     }
@@ -1562,11 +1552,11 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
 #define HM_KIND_FUNCTIONS(K)                                                                    \
     static HM_NOINLINE int insert_##K(hm_t *m, const void *key, const void *value)              \
     {                                                                                           \
-        return insert_k(m, key, value, K);                                                      \
+        return insert_k(m, key, value, K, false);                                               \
     }                                                                                           \
     static HM_NOINLINE int insert_plain_##K(hm_t *m, const void *key, const void *value)        \
     {                                                                                           \
-        return insert_plain_k(m, key, value, K);                                                \
+        return insert_k(m, key, value, K, true);                                                \
     }                                                                                           \
     static HM_NOINLINE int remove_##K(hm_t *m, const void *key, void *key_out, void *value_out) \
     {                                                                                           \
