@@ -1502,12 +1502,19 @@ static HM_NOINLINE void hand_over(const hm_t *m, unsigned char *slot, void *key_
     }
 }
 
-HM_INLINE int remove_k(hm_t *m, const void *key, void *key_out, void *value_out, size_t kind)
+/* hm_remove's body. `plain` (a constant) for a removal with no out-parameters
+ * from a map with no drop callbacks: the copy without the call of hand_over
+ * is a leaf function with two fewer registers to save (through bench/ab.sh,
+ * six rounds of three copies, removals at 1,000 and 10,000 entries took
+ * 0.98x-0.99x the time for u64 and 0.97x for flat; the other phases moved by
+ * under 1.5%). */
+HM_INLINE int remove_k(hm_t *m, const void *key, void *key_out, void *value_out, size_t kind,
+                       bool plain)
 {
     size_t i = find_k(m, key, hash_key_k(m, key, kind), NULL, false, kind);
     if (i == NOT_FOUND)
         return 0;
-    if (key_out || value_out || m->key_drop || m->value_drop)
+    if (!plain && (key_out || value_out || m->key_drop || m->value_drop))
         hand_over(m, slot_at(m, i), key_out, value_out);
     erase_at(m, i);
     return 1;
@@ -1563,7 +1570,11 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
     }                                                                                           \
     static HM_NOINLINE int remove_##K(hm_t *m, const void *key, void *key_out, void *value_out) \
     {                                                                                           \
-        return remove_k(m, key, key_out, value_out, K);                                         \
+        return remove_k(m, key, key_out, value_out, K, false);                                  \
+    }                                                                                           \
+    static HM_NOINLINE int remove_plain_##K(hm_t *m, const void *key)                           \
+    {                                                                                           \
+        return remove_k(m, key, NULL, NULL, K, true);                                           \
     }                                                                                           \
     static HM_NOINLINE void *get_##K(const hm_t *m, const void *key) { return get_k(m, key, K); } \
     static HM_NOINLINE size_t insert_many_##K(hm_t *m, const void *keys, const void *values,      \
@@ -1654,6 +1665,9 @@ int hm_remove(hm_t *m, const void *key, void *key_out, void *value_out)
 {
     if (!m || !key)
         return HM_EINVAL;
+    if (!key_out && !value_out && !m->key_drop && !m->value_drop) {
+        BY_KIND_FUNCTION(m, remove_plain_, m, key)
+    }
     BY_KIND_FUNCTION(m, remove_, m, key, key_out, value_out)
 }
 
