@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "hashmap.h"
+#include "../src/h2_words.h" /* internal: the table lookups take h2 from */
 
 static const uint8_t test_seed[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
                                       0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
@@ -1168,6 +1169,18 @@ static void test_hm_get_present_and_absent(void **state)
             assert_null(get(m, k));
     }
     hm_free(m);
+}
+
+/* Every word of the table from which lookups of the constant key kinds take
+ * h2 and its vector: the hash's top byte with EMPTY (0x80) and DELETED (0x81)
+ * folded onto 0 and 1, in each of the four bytes. */
+static void test_h2_words_table(void **state)
+{
+    (void)state;
+    for (unsigned b = 0; b < 256; b++) {
+        unsigned h2 = b == 0x80 ? 0 : b == 0x81 ? 1 : b;
+        assert_int_equal(HM_H2_WORDS[b], h2 * 0x01010101u);
+    }
 }
 
 static void test_hm_get_null_args(void **state)
@@ -4066,6 +4079,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_custom_hash_insert_asks_tags_first),
         cmocka_unit_test(test_hm_insert_enomem_keeps_map),
         cmocka_unit_test(test_hm_get_present_and_absent),
+        cmocka_unit_test(test_h2_words_table),
         cmocka_unit_test(test_hm_get_null_args),
         cmocka_unit_test(test_hm_get_empty_map),
         cmocka_unit_test(test_hm_get_value_is_writable),
