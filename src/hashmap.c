@@ -538,26 +538,32 @@ HM_INLINE void copy_small(void *dst, const void *src, size_t n)
 /* Copies n bytes of a value or a slot, dst possibly src (a rehash copies an
  * entry that stays in its slot onto itself), when n is one of the common sizes,
  * which compile to a few moves; returns false, copying nothing, for any other
- * n (see copies_inline). */
+ * n (see copies_inline). 8, 16 and 32 are asked first, one compare each: a
+ * switch over all seven sizes became a jump table, an indirect jump with six
+ * instructions to set it up, and without it reinserts at 1,000 to 100,000
+ * entries took 0.97x-0.99x the time (bench/ab.sh, eight rounds). */
 HM_INLINE bool copy_inline(void *dst, const void *src, size_t n)
 {
+    if (n == 8) {
+        copy_small(dst, src, 8);
+        return true;
+    }
+    if (n == 16) {
+        copy_small(dst, src, 16);
+        return true;
+    }
+    if (n == 32) {
+        copy_small(dst, src, 32);
+        return true;
+    }
     switch (n) {
     case 0:
         break;
     case 4:
         copy_small(dst, src, 4);
         break;
-    case 8:
-        copy_small(dst, src, 8);
-        break;
-    case 16:
-        copy_small(dst, src, 16);
-        break;
     case 24:
         copy_small(dst, src, 24);
-        break;
-    case 32:
-        copy_small(dst, src, 32);
         break;
     case 48:
         copy_small(dst, src, 48);
