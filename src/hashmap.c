@@ -111,7 +111,7 @@ static inline bitmask group_match(group g, uint8_t h2)
     return (bitmask)_mm_movemask_epi8(_mm_cmpeq_epi8(g, group_splat(h2)));
 }
 
-/* group_splat and group_match from a word of HM_H2_WORDS (see find_k). */
+/* group_splat from h2 in every byte of a 32-bit word (see h2_and_word). */
 static inline group group_splat_word(uint32_t w)
 {
     return _mm_shuffle_epi32(_mm_cvtsi32_si128((int)w), 0);
@@ -159,12 +159,20 @@ static inline group group_load(const uint8_t *p)
 
 static inline group group_splat(uint8_t h2) { return LSB_EACH * h2; }
 
+/* group_splat from h2 in every byte of a 32-bit word (see h2_and_word). */
+static inline group group_splat_word(uint32_t w) { return group_splat((uint8_t)w); }
+
 /* May report a byte above a true match as matching too (the borrow of the
  * subtraction); callers compare keys, so a false candidate costs only time. */
+static inline bitmask group_match_splat(group g, group splat)
+{
+    uint64_t x = g ^ splat;
+    return (x - LSB_EACH) & ~x & MSB_EACH;
+}
+
 static inline bitmask group_match(group g, uint8_t h2)
 {
-    uint64_t x = g ^ group_splat(h2);
-    return (x - LSB_EACH) & ~x & MSB_EACH;
+    return group_match_splat(g, group_splat(h2));
 }
 
 /* Exact, with no borrow between bytes: the top bit of each byte that is 0.
@@ -418,6 +426,22 @@ static inline uint8_t h2_for(const hm_t *m, uint64_t hash, size_t kind)
     return is_full(h2) ? h2 : h2 & 0x7F;
 }
 
+/* h2_for, or with `by_word` (a constant; only for a map of a constant kind,
+ * which has no tags) h2 from one load of HM_H2_WORDS, whose word (h2 in every
+ * byte) goes to *word for the vector of h2 (see find_k); else *word is 0. */
+static inline uint8_t h2_and_word(const hm_t *m, uint64_t hash, size_t kind, bool by_word,
+                                  uint32_t *word)
+{
+    *word = by_word ? HM_H2_WORDS[hash >> 56] : 0;
+    return by_word ? (uint8_t)*word : h2_for(m, hash, kind);
+}
+
+/* The members of g that hold the key's h2, from its vector when `by_word`. */
+static inline bitmask group_match_key(group g, group splat, uint8_t h2, bool by_word)
+{
+    return by_word ? group_match_splat(g, splat) : group_match(g, h2);
+}
+
 static inline size_t position_bits(size_t mask) { return ctz64((uint64_t)mask + 1); }
 
 /*
@@ -659,21 +683,17 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *i
                         bool ask_tags, size_t kind)
 {
     size_t mask = m->mask, pos = hash & mask, stride = 0, free_at = NOT_FOUND;
-#if HM_SSE2
-    /* A lookup or removal in a map of a constant kind (which has no tags)
-     * takes h2 and its vector from one load of HM_H2_WORDS instead of folding
-     * and spreading h2 itself: about 7 fewer instructions, and at 1,000 to
-     * 100,000 entries, where these calls are bound by how many instructions
-     * they run, u64 lookups and removals took 0.96x-0.99x the time and flat's
-     * hits 0.98x (bench/ab.sh). An insertion keeps the code it had: its
-     * search is the same one with `ins`, and changing it measured nothing. */
-    const bool by_word = kind && !ins;
-    const uint32_t word = by_word ? HM_H2_WORDS[hash >> 56] : 0;
-    const uint8_t h2 = by_word ? (uint8_t)word : h2_for(m, hash, kind);
-    const group splat = group_splat_word(word);
-#else
-    const uint8_t h2 = h2_for(m, hash, kind);
-#endif
+    /* With SSE2 a lookup or removal in a map of a constant kind takes h2 and
+     * its vector from one load of HM_H2_WORDS instead of folding and spreading
+     * h2 itself: about 7 fewer instructions, and at 1,000 to 100,000 entries,
+     * where these calls are bound by how many instructions they run, u64
+     * lookups and removals took 0.96x-0.99x the time and flat's hits 0.98x
+     * (bench/ab.sh). An insertion (`ins`) keeps the code it had: changing it
+     * measured nothing. */
+    const bool by_word = HM_SSE2 && kind && !ins;
+    uint32_t word;
+    const uint8_t h2 = h2_and_word(m, hash, kind, by_word, &word);
+    const group splat = group_splat_word(word); /* used only with by_word */
 #if defined(__GNUC__)
     /* Most keys sit at or just after their home slot: fetching it now overlaps
      * the slot's cache miss with the control bytes' instead of following it.
@@ -686,12 +706,7 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *i
 #endif
     for (;;) {
         group g = group_load(m->ctrl + pos);
-#if HM_SSE2
-        bitmask match = by_word ? group_match_splat(g, splat) : group_match(g, h2);
-#else
-        bitmask match = group_match(g, h2);
-#endif
-        for (bitmask b = match; b; b = bitmask_next(b)) {
+        for (bitmask b = group_match_key(g, splat, h2, by_word); b; b = bitmask_next(b)) {
             size_t i = (pos + bitmask_lowest(b)) & mask;
             if (ask_tags && has_tags(m, kind) && !tag_may_match(m->tags[i], hash, i, mask))
                 continue;
