@@ -26,7 +26,7 @@
 #include <cmocka.h>
 
 #include "hashmap.h"
-#include "../src/h2_words.h" /* internal: the table lookups take h2 from */
+#include "../src/h2_words.h" /* internal: the table from which lookups take h2 */
 
 static const uint8_t test_seed[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
                                       0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
