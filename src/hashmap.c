@@ -806,14 +806,16 @@ static inline size_t find_insert_slot(const uint8_t *ctrl, size_t mask, uint64_t
 /* With the default allocator, a table of 2 MiB or more is a mapping of its own,
  * a whole number of huge pages long, so that it grows with mremap and the
  * kernel puts it, and each mremap of it, on a 2 MiB boundary. From
- * HM_HUGE_PAGE_MIN_MIB on (512 MiB; 0: never) it is also madvised for
- * transparent huge pages, which spares lookups most TLB misses. Not below:
- * where the hypervisor takes freed 2 MiB blocks back (free page reporting, as
- * on this machine class) a fresh huge page costs 4-10 us per 4 KiB to fault
- * in, small pages 1.5-2.2 us, and each growth faults in a whole new half.
- * Measured here on tables of 34-272 MiB, small pages took 0.44-0.75x the
- * insert time for lookups at most 1.11x as slow; at 784 MiB lookups lost up
- * to 1.3x (docs/design.md). A user's allocator decides about its own memory. */
+ * HM_HUGE_PAGE_MIN_MIB on (512 MiB; 0: never), a table that a doubling has
+ * just faulted in on small pages is madvised for transparent huge pages, so
+ * that the kernel's khugepaged merges its pages in the background and a table
+ * that lives on is spared most TLB misses. The growth itself never faults in a
+ * huge page: where the hypervisor takes freed 2 MiB blocks back (free page
+ * reporting, as on this machine class) a fresh one costs 4-10 us per 4 KiB,
+ * small pages 1.1-2.2 us, and each growth faults in a whole new half (flat at
+ * 10M entries, its last growth past 512 MiB: 1.02 s against 0.11 s for the
+ * one before it, half the size). See docs/design.md. A user's allocator
+ * decides about its own memory. */
 static bool is_mapped(const hm_t *m, size_t bytes)
 {
     return HM_MAP_TABLES && m->default_alloc && bytes >= HUGE_PAGE_BYTES;
@@ -836,17 +838,18 @@ static bool wants_huge(size_t bytes)
 #endif
 }
 
-/* Advises a mapping that has grown from old_bytes (0: a new one) to bytes
- * when it has just reached HUGE_PAGE_MIN_TABLE: the advice stays with it. */
-static void advise_huge(void *p, size_t old_bytes, size_t bytes)
+/* Gives (`on`) or takes back the advice for huge pages of a mapped table of
+ * this many bytes that wants it; the advice covers the whole mapping, which
+ * so stays one area for the kernel, as mremap needs. Advice only. */
+static void advise_huge(void *p, size_t bytes, bool on)
 {
-#if defined(MADV_HUGEPAGE)
-    if (wants_huge(bytes) && !wants_huge(old_bytes))
-        (void)madvise(p, mapped_length(bytes), MADV_HUGEPAGE); /* advice only */
+#if defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
+    if (wants_huge(bytes))
+        (void)madvise(p, mapped_length(bytes), on ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 #else
     (void)p;
-    (void)old_bytes;
     (void)bytes;
+    (void)on;
 #endif
 }
 
@@ -854,10 +857,7 @@ static void *map_table(size_t bytes)
 {
     void *p = mmap(NULL, mapped_length(bytes), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
-    advise_huge(p, 0, bytes);
-    return p;
+    return p == MAP_FAILED ? NULL : p;
 }
 #endif
 
@@ -883,26 +883,24 @@ static void table_free(const hm_t *m, void *p, size_t bytes)
 
 /* Faults in the pages of a mapping from old_bytes to bytes in one call,
  * which costs about 0.75x what the first writes to them cost one page at a
- * time (1.1-1.2 against 1.5-1.6 us per 4 KiB here). Not on huge pages, whose
- * cost is the hypervisor's backing them and which took 1.1x-1.4x as long
- * populated. Advice only: where the kernel lacks it (before Linux 5.14), the
- * pages are faulted in as written. */
-static void populate_grown(void *p, size_t old_bytes, size_t bytes)
+ * time (1.1-1.2 against 1.5-1.6 us per 4 KiB here); returns whether it did.
+ * Where the kernel lacks it (before Linux 5.14), the pages are faulted in as
+ * written. */
+static bool populate_grown(void *p, size_t old_bytes, size_t bytes)
 {
 #if defined(MADV_POPULATE_WRITE)
-    if (wants_huge(bytes))
-        return;
     /* Not up to the mapping's end: the table never touches the rest of its
      * last 2 MiB, and neither must this. */
     long page = sysconf(_SC_PAGESIZE);
     if (page <= 0)
-        return;
+        return false;
     size_t from = old_bytes & ~((size_t)page - 1);
-    (void)madvise((unsigned char *)p + from, bytes - from, MADV_POPULATE_WRITE);
+    return madvise((unsigned char *)p + from, bytes - from, MADV_POPULATE_WRITE) == 0;
 #else
     (void)p;
     (void)old_bytes;
     (void)bytes;
+    return false;
 #endif
 }
 
@@ -911,24 +909,32 @@ static void populate_grown(void *p, size_t old_bytes, size_t bytes)
  * `populate`, the pages it gains are faulted in at once (see grow_in_place),
  * and so are all the pages of the mapping that a block of the allocator's
  * grows into, before the copy (u64 inserts at 100,000 entries, whose table
- * crosses 2 MiB in its last growth: 0.904x the time, pinned, 10 processes). */
+ * crosses 2 MiB in its last growth: 0.904x the time, pinned, 10 processes).
+ * Only a table so faulted in gets the advice for huge pages; one that grows
+ * without `populate` (hm_reserve far past its entries) goes without it until
+ * a doubling has faulted it in. */
 static void *table_grow(const hm_t *m, void *p, size_t old_bytes, size_t new_bytes, bool populate)
 {
 #if HM_MAP_TABLES
     if (is_mapped(m, new_bytes)) {
         if (is_mapped(m, old_bytes)) {
+            /* Small pages for the new half: the advice for huge pages is
+             * taken back, and given again only once they are all faulted in
+             * (see is_mapped), never to pages still to be faulted in. */
+            advise_huge(p, old_bytes, false);
             void *q = mremap(p, mapped_length(old_bytes), mapped_length(new_bytes), MREMAP_MAYMOVE);
-            if (q == MAP_FAILED)
+            if (q == MAP_FAILED) {
+                advise_huge(p, old_bytes, true);
                 return NULL;
-            advise_huge(q, old_bytes, new_bytes);
-            if (populate)
-                populate_grown(q, old_bytes, new_bytes);
+            }
+            if (populate && populate_grown(q, old_bytes, new_bytes))
+                advise_huge(q, new_bytes, true);
             return q;
         }
         void *q = map_table(new_bytes);
         if (q) {
-            if (populate)
-                populate_grown(q, 0, new_bytes);
+            if (populate && populate_grown(q, 0, new_bytes))
+                advise_huge(q, new_bytes, true);
             memcpy(q, p, old_bytes);
             m->alloc.free(p, old_bytes, m->alloc.ctx);
         }
