@@ -120,7 +120,7 @@ typedef struct hm_config {
 typedef struct hm_stats {
     size_t len;        /**< entries */
     size_t buckets;    /**< slots */
-    size_t tombstones; /**< slots marked deleted (removal leaves none where it can) */
+    size_t tombstones; /**< room removals gave up until the next rehash (see hm_capacity) */
     size_t bytes;      /**< bytes the map holds from its allocator now */
     size_t resizes;    /**< changes of the bucket count since hm_new() */
     size_t max_probe;  /**< most slot groups any present key's lookup examines */
@@ -224,8 +224,9 @@ HM_API size_t hm_len(const hm_t *map);
 
 /**
  * @brief Entries the map holds before it must allocate: hm_len() plus the room
- * left. Removals can leave deleted markers that use up room until the next
- * rehash, so the figure may drop after removals, as Rust's capacity() does.
+ * left. A removal where other keys have overflowed their first slot group
+ * gives its room back only at the next rehash, so the figure may drop after
+ * removals, as Rust's capacity() does.
  * @return the capacity; 0 for NULL.
  */
 HM_API size_t hm_capacity(const hm_t *map);

@@ -7,10 +7,12 @@
  *
  * B (the bucket count) is a power of two, at least W, the group width (16 with
  * SSE2, 8 on the portable path). A slot holds the key, padding, the value. Each
- * slot has one control byte: EMPTY, DELETED, or, for a full slot, the top 8 bits
- * of its key's hash (h2; 7 in a map with a custom hash, see h2_for). The first W
- * control bytes are mirrored after the last one, so that a group of W bytes can
- * be loaded at any position without wrapping.
+ * slot has one control byte: EMPTY, or, for a full slot, the top 8 bits of its
+ * key's hash (h2; 7 in a map with a custom hash, see h2_for); a rehash marks
+ * the entries it has still to place DELETED. The first W control bytes are
+ * mirrored after the last one, so that a group of W bytes can be loaded at any
+ * position without wrapping. Overflow bits, a byte per 16 slots after the
+ * mirror, tell a search when to stop (see overflow_note).
  *
  * Slots come first and control bytes last so that growth can be a realloc of the
  * whole block (tables of 2 MiB or more, with the default allocator, are
@@ -47,8 +49,10 @@
 #endif
 
 /* Control bytes: EMPTY, DELETED, or a full slot's h2, any other value (see
- * h2_for). As signed bytes EMPTY and DELETED are -128 and -127, the two
- * smallest, so one signed compare finds the free slots. */
+ * h2_for). DELETED marks an entry still to be placed during a rehash (see
+ * mark_pending): removals leave EMPTY. As signed bytes EMPTY and DELETED are
+ * -128 and -127, the two smallest, so one signed compare finds the free
+ * slots. */
 enum { CTRL_EMPTY = 0x80, CTRL_DELETED = 0x81 };
 
 static inline bool is_full(uint8_t c) { return (uint8_t)(c - CTRL_EMPTY) > 1; }
@@ -122,11 +126,6 @@ static inline bitmask group_match_splat(group g, group splat)
     return (bitmask)_mm_movemask_epi8(_mm_cmpeq_epi8(g, splat));
 }
 
-static inline bitmask group_match_empty(group g)
-{
-    return (bitmask)_mm_movemask_epi8(_mm_cmpeq_epi8(g, _mm_set1_epi8((char)CTRL_EMPTY)));
-}
-
 /* Signed bytes below -126: EMPTY (-128) and DELETED (-127). */
 static inline bitmask group_match_empty_or_deleted(group g)
 {
@@ -182,7 +181,6 @@ static inline bitmask bytes_zero(uint64_t x)
     return ~(((x & ~MSB_EACH) + ~MSB_EACH) | x) & MSB_EACH;
 }
 
-static inline bitmask group_match_empty(group g) { return bytes_zero(g ^ MSB_EACH); }
 /* 0x80 and 0x81: with the top bit flipped, 0 and 1. */
 static inline bitmask group_match_empty_or_deleted(group g)
 {
@@ -227,28 +225,9 @@ static inline size_t clz64(uint64_t x)
 static inline size_t bitmask_lowest(bitmask b) { return ctz64(b) >> BITMASK_SHIFT; }
 static inline bitmask bitmask_next(bitmask b) { return b & (b - 1); }
 
-/*
- * Whether a removed slot must become a tombstone: `before` matches the EMPTY
- * bytes of the group that ends just before the slot, `after` those of the
- * group that starts at it. Some lookup may have passed the slot on its way
- * to a later one when a window of GROUP_WIDTH slots holding it has no EMPTY:
- * when the members of `before` at or above the position of `after`'s first
- * EMPTY (or all of them, when `after` has none) are all clear. One shift, no
- * count of leading zeros: bsr takes several micro-ops on AMD processors.
- * Portable: an EMPTY byte j is bit 8j + 7, and `after` with no EMPTY shifts
- * by 63 and then once more.
- */
-#if HM_SSE2
-static inline bool bitmask_window_full(bitmask before, bitmask after)
-{
-    return (before >> ctz64(after | (bitmask)1 << GROUP_WIDTH)) == 0;
-}
-#else
-static inline bool bitmask_window_full(bitmask before, bitmask after)
-{
-    return (before >> ctz64(after | (bitmask)1 << 63) >> (after == 0)) == 0;
-}
-#endif
+/* Overflow bytes of a map with no table: no bit set, so a lookup ends at its
+ * first group. Never written. */
+static const uint8_t no_overflow[1];
 
 /* Control bytes of a map with no table: one group of EMPTY, so a lookup needs no
  * special case. It is never written. */
@@ -512,27 +491,37 @@ static inline bool tag_may_match(uint8_t t, uint64_t hash, size_t i, size_t mask
 }
 
 /*
- * Overflow bits: a lookup may stop at its first group when that group has no
- * EMPTY slot but no entry that shares the key's home could lie past it. Each
- * byte covers OVERFLOW_SPAN home slots, and an entry sets bit h2 & 7 of its
- * home's byte when it lies outside the group at its home (the first of its
- * probe sequence): h2, its control byte, which a rehash knows even where a tag
- * stands in for the rest of the hash (tag_read). Bits are set by insertions and
- * cleared only when every entry is placed again (a rehash, growth, hm_clear),
- * so a clear bit proves that the key is not past its first group. Without
- * them, an absent key's lookup goes on to the next group whenever its first is
- * full, as a quarter of first groups are at 0.76 load (u64 in 131,072 buckets:
- * a miss took 11.2 ns there against 7.2 at 0.46 load; with them, 8.5).
+ * Overflow bits end every search: a search for a key goes on past a group
+ * only when some entry passed over a group there. Each byte covers the groups
+ * that start at OVERFLOW_SPAN consecutive slots, and an entry placed past the
+ * group at position p of its probe sequence sets bit h2 & 7 of p's byte, for
+ * every such p: h2, its control byte, which a rehash knows even where a tag
+ * stands in for the rest of the hash (tag_read). Bits are set by insertions
+ * and cleared only when every entry is placed again (a rehash, growth,
+ * hm_clear), so a clear bit proves that the key is not past that group.
+ *
+ * The idea is boost's (each of its groups has an overflow byte). It makes
+ * EMPTY bytes no part of a search's end, so that a removal can always leave
+ * its slot EMPTY, where a lookup that stopped at an EMPTY needed a tombstone
+ * wherever a search may have passed (see erase_at). Until then the bits
+ * covered the first group only: without any, an absent key's lookup went on
+ * whenever its first group was full, as a quarter of first groups are at 0.76
+ * load (u64 in 131,072 buckets: a miss took 11.2 ns there against 7.2 at 0.46
+ * load; with them, 8.5).
  */
 static inline uint8_t overflow_bit(uint8_t h2) { return (uint8_t)(1u << (h2 & 7)); }
 
-/* Records that the entry with this hash and h2 now sits in slot i. */
+/* Records that the entry with this hash and h2 now sits in slot i: in the
+ * byte of every group of its probe sequence before the one that holds i. */
 static inline void overflow_note(uint8_t *overflow, size_t mask, uint64_t hash, uint8_t h2,
                                  size_t i)
 {
-    size_t home = hash & mask;
-    if (((i - home) & mask) >= GROUP_WIDTH)
-        overflow[home / OVERFLOW_SPAN] |= overflow_bit(h2);
+    size_t pos = hash & mask, stride = 0;
+    while (((i - pos) & mask) >= GROUP_WIDTH) {
+        overflow[pos / OVERFLOW_SPAN] |= overflow_bit(h2);
+        stride += GROUP_WIDTH;
+        pos = (pos + stride) & mask;
+    }
 }
 
 /* Writes a control byte and its mirror (the same byte when i >= GROUP_WIDTH). */
@@ -648,30 +637,51 @@ HM_INLINE bool key_equal_k(const hm_t *m, const void *a, const void *b, size_t k
 
 #define NOT_FOUND SIZE_MAX
 
-/* Whether a search that did not find its key in group g, at pos of its probe
- * sequence, ends there: at a group with an EMPTY slot, or after the first
- * group when no entry with the key's home and overflow bit lies past it (see
- * overflow_note), unless it still needs a free slot for an insertion. The bit
- * is asked before whether the group is full, so that a miss takes one branch,
- * which goes the same way nearly every time; a test for EMPTY first went the
- * other way for every full first group (a quarter of them at 0.76 load),
- * mispredicted. Hence two statements: folded into one expression, GCC put the
- * test for EMPTY first in hm_insert's copies (reinserts of u64 at 100,000
- * entries 1.27x the time). */
-static inline bool search_ends(const hm_t *m, group g, size_t pos, size_t stride, uint8_t h2,
-                               bool needs_free)
+/* The first free slot of a probe sequence from its group at pos, `stride` into
+ * it: EMPTY or DELETED, or with `tagged_rehash` any byte with the top bit set
+ * (see mark_pending). The table has an EMPTY slot, so the search ends. */
+static inline size_t free_slot_from(const uint8_t *ctrl, size_t mask, size_t pos, size_t stride,
+                                    bool tagged_rehash)
 {
-    bool past = stride || (m->overflow[pos / OVERFLOW_SPAN] & overflow_bit(h2));
-    if (!past && !needs_free)
-        return true;
-    return group_match_empty(g) != 0;
+    for (;;) {
+        group g = group_load(ctrl + pos);
+        bitmask b = tagged_rehash ? group_match_top_bit(g) : group_match_empty_or_deleted(g);
+        if (b)
+            return (pos + bitmask_lowest(b)) & mask;
+        stride += GROUP_WIDTH;
+        pos = (pos + stride) & mask;
+    }
+}
+
+/* Where a new key goes whose search ended at the group at pos, `stride` into
+ * its probe sequence: free_at, the first free slot the search saw, or, when it
+ * saw none (it ended at full groups), the first free slot of the groups after. */
+static inline size_t insert_slot(const hm_t *m, size_t free_at, size_t pos, size_t stride)
+{
+    if (free_at != NOT_FOUND)
+        return free_at;
+    stride += GROUP_WIDTH;
+    return free_slot_from(m->ctrl, m->mask, (pos + stride) & m->mask, stride, false);
+}
+
+/* Whether a search that did not find its key in the group at pos of its
+ * probe sequence, `stride` into it, ends there: when no entry with the key's
+ * overflow bit went past that group (see overflow_note), and in any case once
+ * it has seen every group of the table (the first of them twice), whose bits
+ * may all be set. The bound tests stride alone: with `stride + GROUP_WIDTH >
+ * mask`, which sees no group twice, GCC computed the overflow bit before the
+ * loop, on the hits' path too (u64 lookups at 1,000 to 100,000 entries took
+ * 1.01x-1.02x the time). */
+static inline bool search_ends(const hm_t *m, size_t pos, size_t stride, uint8_t h2)
+{
+    return !(m->overflow[pos / OVERFLOW_SPAN] & overflow_bit(h2)) || stride > m->mask;
 }
 
 /* Triangular probing over groups: offsets W, 3W, 6W, ... visit every group of
  * a power-of-two table once before repeating. With `ins` (a constant NULL
  * compiles it away) a miss also reports where the key would go: the first
- * EMPTY or DELETED slot on its probe sequence, which lies in a group the
- * search has already loaded, since the search ends at a group with an EMPTY.
+ * free slot on its probe sequence, in a group the search has loaded or, when
+ * the search ended at full groups, in one it goes on to for that alone.
  * `ask_tags` (a constant) is for a search whose key is mostly absent,
  * hm_insert's: in a map with tags, a candidate's tag is asked before its key
  * (see tag_may_match). A search whose key is mostly there, a lookup's or
@@ -719,9 +729,9 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *i
             if (f)
                 free_at = (pos + bitmask_lowest(f)) & mask;
         }
-        if (search_ends(m, g, pos, stride, h2, ins && free_at == NOT_FOUND)) {
+        if (search_ends(m, pos, stride, h2)) {
             if (ins)
-                *ins = free_at;
+                *ins = insert_slot(m, free_at, pos, stride);
             return NOT_FOUND;
         }
         stride += GROUP_WIDTH;
@@ -790,15 +800,7 @@ static uint64_t slot_hash(const hm_t *m, size_t i, uint8_t h2, size_t old_mask, 
 static inline size_t find_insert_slot(const uint8_t *ctrl, size_t mask, uint64_t hash,
                                       bool tagged_rehash)
 {
-    size_t pos = hash & mask, stride = 0;
-    for (;;) {
-        group g = group_load(ctrl + pos);
-        bitmask b = tagged_rehash ? group_match_top_bit(g) : group_match_empty_or_deleted(g);
-        if (b)
-            return (pos + bitmask_lowest(b)) & mask;
-        stride += GROUP_WIDTH;
-        pos = (pos + stride) & mask;
-    }
+    return free_slot_from(ctrl, mask, hash & mask, 0, tagged_rehash);
 }
 
 /* ---- memory ------------------------------------------------------------- */
@@ -971,9 +973,9 @@ static void report_resize(hm_t *m, size_t old_buckets, uint64_t start)
     m->on_resize(&info, m->udata);
 }
 
-/* The table's DELETED slots. Not kept: the entries, the EMPTY slots that may
- * still be filled and the DELETED ones make up cap, so a removal and an
- * insert update one counter fewer. */
+/* Slots that removals gave up until the next rehash (see erase_at). Not
+ * kept: the entries, the EMPTY slots that may still be filled and these make
+ * up cap, so a removal and an insert update one counter fewer. */
 static inline size_t tombstones_of(const hm_t *m) { return m->cap - m->len - m->growth_left; }
 
 /* A map with no table (buckets 0) has the empty group for control bytes and
@@ -986,8 +988,7 @@ static void set_table(hm_t *m, unsigned char *base, size_t buckets)
     m->mask = buckets ? buckets - 1 : 0;
     m->ctrl = base ? base + ctrl_offset(m, buckets) : (uint8_t *)empty_group;
     m->tags = !m->keep_tags ? NULL : base ? base + buckets * m->slot_size : (uint8_t *)empty_group;
-    /* Never read without a table: its one group has an EMPTY. */
-    m->overflow = base ? m->ctrl + buckets + GROUP_WIDTH : (uint8_t *)empty_group;
+    m->overflow = base ? m->ctrl + buckets + GROUP_WIDTH : (uint8_t *)no_overflow;
     m->cap = cap_for_buckets(buckets, m->max_load);
     m->growth_left = m->cap - m->len;
 }
@@ -1102,7 +1103,8 @@ static void fix_mirror(uint8_t *ctrl, size_t buckets)
     memcpy(ctrl + buckets, ctrl, GROUP_WIDTH);
 }
 
-/* Clears the tombstones of a table at its size. */
+/* Clears the overflow bits of a table at its size and gives back the room
+ * that removals gave up (see erase_at). */
 static void rehash_same_size(hm_t *m)
 {
     memset(m->overflow, 0, overflow_bytes(m->buckets));
@@ -1201,8 +1203,9 @@ static int resize_buckets(hm_t *m, size_t new_buckets)
     return move_to_new(m, new_buckets);
 }
 
-/* Makes growth_left >= additional: by clearing tombstones when the table is at
- * most half full, else by growing to at least double. */
+/* Makes growth_left >= additional: by a rehash at the same size when the table
+ * is at most half full, which gives back the room that removals gave up, else
+ * by growing to at least double. */
 static int reserve_rehash(hm_t *m, size_t additional)
 {
     size_t want, nb;
@@ -1356,11 +1359,10 @@ void hm_free(hm_t *m)
 
 /* ---- changes ------------------------------------------------------------ */
 
-/* Claims slot i (EMPTY or DELETED) for a new key with the given hash. */
+/* Claims slot i, EMPTY, for a new key with the given hash. */
 static inline unsigned char *occupy(hm_t *m, size_t i, uint64_t hash, const void *key, size_t kind)
 {
-    uint8_t prev = m->ctrl[i];
-    m->growth_left -= prev == CTRL_EMPTY;
+    m->growth_left--;
     uint8_t h2 = h2_for(m, hash, kind);
     set_ctrl(m->ctrl, m->mask, i, h2);
     overflow_note(m->overflow, m->mask, hash, h2, i);
@@ -1378,7 +1380,7 @@ static inline unsigned char *occupy(hm_t *m, size_t i, uint64_t hash, const void
 static inline int slot_for_new_key(hm_t *m, uint64_t hash, size_t *slot)
 {
     size_t i = *slot;
-    if (m->growth_left == 0 && m->ctrl[i] == CTRL_EMPTY) {
+    if (m->growth_left == 0) {
         int rc = reserve_rehash(m, 1);
         if (rc < 0)
             return rc;
@@ -1388,19 +1390,25 @@ static inline int slot_for_new_key(hm_t *m, uint64_t hash, size_t *slot)
     return HM_OK;
 }
 
-/* Frees slot i. It may become EMPTY only if no lookup can ever have passed over
- * it: that is, if every group of W bytes holding it also holds an EMPTY slot.
- * Otherwise it becomes DELETED, a tombstone that lets probes go on. */
+/*
+ * Frees slot i. It becomes EMPTY, whatever its neighbours: searches end by the
+ * overflow bits, not at EMPTY slots (see overflow_note). Until they did, a
+ * slot that a search may have passed became a tombstone, which took reading
+ * the groups on both sides of it: removals at 1,000 and 10,000 entries took
+ * 0.93x-0.96x the time without that (bench/ab.sh).
+ *
+ * Its room is given back unless its overflow byte has the entry's own bit,
+ * that is unless an entry like it went past a group that starts near it
+ * (boost's rule): bits are cleared only by a rehash, and a map that keeps
+ * replacing its keys would otherwise set more and more of them until its
+ * misses searched the whole table (test_hm_churn_keeps_misses_short). Room
+ * not given back brings the next rehash nearer, which clears them.
+ */
 static inline void erase_at(hm_t *m, size_t i)
 {
-    size_t before = (i - GROUP_WIDTH) & m->mask;
-    bitmask empty_before = group_match_empty(group_load(m->ctrl + before));
-    bitmask empty_after = group_match_empty(group_load(m->ctrl + i));
-    /* Without a branch: which of the two it is depends on the neighbours and
-     * would be mispredicted often. */
-    bool tombstone = bitmask_window_full(empty_before, empty_after);
-    set_ctrl(m->ctrl, m->mask, i, tombstone ? CTRL_DELETED : CTRL_EMPTY);
-    m->growth_left += !tombstone;
+    uint8_t h2 = m->ctrl[i];
+    set_ctrl(m->ctrl, m->mask, i, CTRL_EMPTY);
+    m->growth_left += !(m->overflow[i / OVERFLOW_SPAN] & overflow_bit(h2));
     m->len--;
 }
 
@@ -1807,7 +1815,7 @@ size_t hm_get_many(const hm_t *m, const void *keys, size_t n, void **values)
 
 size_t hm_len(const hm_t *m) { return m ? m->len : 0; }
 /* Like Rust's HashMap::capacity: what the map holds before it must allocate.
- * Deleted markers use up room too, until a rehash clears them. */
+ * Room that removals gave up (see erase_at) is missing until a rehash. */
 size_t hm_capacity(const hm_t *m) { return m ? m->len + m->growth_left : 0; }
 size_t hm_buckets(const hm_t *m) { return m ? m->buckets : 0; }
 
@@ -2071,22 +2079,25 @@ static size_t probe_length(const hm_t *m, size_t i)
 }
 
 /* Groups a lookup of an absent key whose home is slot `home` examines: up to
- * and including the first group that holds an EMPTY slot, or only the first
- * when the key's overflow bit is clear. Returns the most, over the 8 overflow
- * bits a key may have, and *mean the mean over them. */
+ * and including the first whose overflow byte has the key's bit clear, or all
+ * of them (see search_ends). Returns the most, over the 8 overflow bits a key
+ * may have, and *mean the mean over them. */
 static size_t miss_length(const hm_t *m, size_t home, double *mean)
 {
-    size_t pos = home, stride = 0, groups = 1;
-    while (!group_match_empty(group_load(m->ctrl + pos))) {
-        stride += GROUP_WIDTH;
-        pos = (pos + stride) & m->mask;
-        groups++;
+    size_t most = 0, total = 0;
+    for (unsigned bit = 0; bit < 8; bit++) {
+        size_t pos = home, stride = 0, groups = 1;
+        while ((m->overflow[pos / OVERFLOW_SPAN] >> bit & 1) && stride <= m->mask) {
+            stride += GROUP_WIDTH;
+            pos = (pos + stride) & m->mask;
+            groups++;
+        }
+        total += groups;
+        if (groups > most)
+            most = groups;
     }
-    unsigned set = 0;
-    for (uint8_t bits = m->overflow[home / OVERFLOW_SPAN]; bits; bits &= (uint8_t)(bits - 1))
-        set++;
-    *mean = 1.0 + (double)(groups - 1) * set / 8;
-    return set ? groups : 1;
+    *mean = (double)total / 8;
+    return most;
 }
 
 void hm_get_stats(const hm_t *m, hm_stats *out)
@@ -2103,9 +2114,8 @@ void hm_get_stats(const hm_t *m, hm_stats *out)
     out->buckets = m->buckets;
     out->bytes = sizeof(struct hm) + m->slot_size + table;
     out->resizes = m->resizes;
-    /* Counted, not tombstones_of(): the tests compare the two. */
+    out->tombstones = tombstones_of(m);
     for (size_t i = 0; i < m->buckets; i++) {
-        out->tombstones += m->ctrl[i] == CTRL_DELETED;
         if (!is_full(m->ctrl[i]))
             continue;
         size_t p = probe_length(m, i);

@@ -33,7 +33,7 @@ static const uint8_t test_seed[16] = {0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a, 0x69, 
 
 /* The shared maps, built before the readers start and freed after they end. */
 typedef struct shared {
-    hm_t *u64;   /* keys k * 3 for k < N, every fourth removed: deleted markers too */
+    hm_t *u64;   /* keys k * 3 for k < N, every fourth removed */
     hm_t *set;   /* 3-byte keys through a custom hash that calls hm_hash_bytes */
     hm_t *words; /* `const char *` keys: hm_hash_cstr and hm_equal_cstr */
     hm_t *empty; /* no table at all */
