@@ -524,11 +524,16 @@ static inline void overflow_note(uint8_t *overflow, size_t mask, uint64_t hash, 
     }
 }
 
-/* Writes a control byte and its mirror (the same byte when i >= GROUP_WIDTH). */
+/* Writes a control byte, and its mirror when it has one (i < GROUP_WIDTH). A
+ * branch that is nearly always not taken, rather than a second store to
+ * ((i - W) & mask) + W, which is i itself for every other slot: inserts and
+ * reinserts at 1,000 to 1,000,000 entries took 0.94x-0.98x the time without
+ * that store (bench/ab.sh, four rounds of three copies). */
 static inline void set_ctrl(uint8_t *ctrl, size_t mask, size_t i, uint8_t v)
 {
     ctrl[i] = v;
-    ctrl[((i - GROUP_WIDTH) & mask) + GROUP_WIDTH] = v;
+    if (i < GROUP_WIDTH)
+        ctrl[i + mask + 1] = v;
 }
 
 #if defined(__GNUC__)
