@@ -940,8 +940,8 @@ static void test_custom_hash_rehash_calls_few(void **state)
  * stores as 1, its pending byte 0x80 being EMPTY) or all set (h2 127, whose
  * pending byte is 0xFF), and keys whose homes crowd into a few slots, so that
  * their tags cannot say where home is: all kept through growth, a rehash that
- * gives back the room of removals and shrinking, inserted by hm_insert and by hm_entry
- * (whose code serves every kind of map). */
+ * gives back the room of removals and shrinking, inserted by hm_insert and by
+ * hm_entry (whose code serves every kind of map). */
 static uint64_t hash_top_bits_set(const void *key, const hm_t *map, void *udata)
 {
     (void)udata;
