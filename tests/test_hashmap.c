@@ -1515,6 +1515,16 @@ static hm_t *new_identity_set64(void)
     return m;
 }
 
+/* new_identity_set64 whose equality function counts its calls in `log`. */
+static hm_t *new_counted_identity_set64(cb_log *log)
+{
+    hm_config c = {.key_size = sizeof(uint64_t), .capacity = 40, .hash = identity_hash,
+                   .equal = equal_u64_counted, .udata = log};
+    hm_t *m = new_map(&c);
+    assert_int_equal(hm_buckets(m), 64);
+    return m;
+}
+
 /* Calls of the equality function by a lookup of the absent `key`. */
 static size_t equal_calls_of_get(hm_t *m, cb_log *log, uint64_t key)
 {
@@ -1596,10 +1606,7 @@ static void test_hm_remove_where_keys_overflowed(void **state)
     (void)state;
     enum { W = TEST_GROUP_WIDTH };
     cb_log *log = log_new();
-    hm_config c = {.key_size = sizeof(uint64_t), .capacity = 40, .hash = identity_hash,
-                   .equal = equal_u64_counted, .udata = log};
-    hm_t *m = new_map(&c);
-    assert_int_equal(hm_buckets(m), 64);
+    hm_t *m = new_counted_identity_set64(log);
     for (uint64_t j = 0; j <= W; j++) {
         uint64_t k = 64 * j;
         assert_int_equal(hm_insert(m, &k, NULL), HM_OK);
@@ -2826,10 +2833,7 @@ static void test_overflow_bits_stop_misses(void **state)
     (void)state;
     enum { W = TEST_GROUP_WIDTH };
     cb_log *log = log_new();
-    hm_config c = {.key_size = sizeof(uint64_t), .capacity = 40, .hash = identity_hash,
-                   .equal = equal_u64_counted, .udata = log};
-    hm_t *m = new_map(&c);
-    assert_int_equal(hm_buckets(m), 64);
+    hm_t *m = new_counted_identity_set64(log);
     for (int round = 0; round < 2; round++) {
         for (uint64_t n = 0; n <= W; n++) { /* W in the first group, 1 past it */
             uint64_t k = key_at(9, n, 0);
