@@ -2090,9 +2090,9 @@ static size_t probe_length(const hm_t *m, size_t i)
 static size_t miss_length(const hm_t *m, size_t home, double *mean)
 {
     size_t most = 0, total = 0;
-    for (unsigned bit = 0; bit < 8; bit++) {
+    for (uint8_t bit = 0; bit < 8; bit++) { /* overflow_bit(bit) is bit `bit` */
         size_t pos = home, stride = 0, groups = 1;
-        while ((m->overflow[pos / OVERFLOW_SPAN] >> bit & 1) && stride <= m->mask) {
+        while (!search_ends(m, pos, stride, bit)) {
             stride += GROUP_WIDTH;
             pos = (pos + stride) & m->mask;
             groups++;
