@@ -677,9 +677,9 @@ static inline bool search_ends(const hm_t *m, size_t pos, size_t stride, uint8_t
  * compiles it away) a miss also reports where the key would go: the first
  * free slot on its probe sequence, which find_insert_slot looks for once the
  * search has ended, from the home group again (in the L1 cache by then).
- * Until then the search noted it on its way, in a register more and a test
- * more per group: without that, reinserts at 1,000 to 1,000,000 entries took
- * 0.97x-0.99x the time (bench/ab.sh, four rounds of three copies).
+ * Before 8e54eb7 the search noted it on its way, which took a register and a
+ * test per group more: without them, reinserts at 1,000 to 1,000,000 entries
+ * took 0.97x-0.99x the time (bench/ab.sh, four rounds of three copies).
  * `ask_tags` (a constant) is for a search whose key is mostly absent,
  * hm_insert's: in a map with tags, a candidate's tag is asked before its key
  * (see tag_may_match). A search whose key is mostly there, a lookup's or
