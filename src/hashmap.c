@@ -1347,15 +1347,21 @@ void hm_free(hm_t *m)
 /* Claims slot i, EMPTY, for a new key with the given hash. */
 static inline unsigned char *occupy(hm_t *m, size_t i, uint64_t hash, const void *key, size_t kind)
 {
+    /* The fields are read before the first byte store, which the compiler
+     * must assume may change them: read after it, they were loaded again
+     * (9 instructions more per insert of flat keys; through bench/ab.sh,
+     * flat's reinserts at 1,000 and 10,000 entries took 0.98x the time). */
+    uint8_t *const ctrl = m->ctrl, *const overflow = m->overflow, *const tags = m->tags;
+    const size_t mask = m->mask, key_size = kind ? kind : m->key_size;
+    unsigned char *const slot = slot_at(m, i);
     m->growth_left--;
-    uint8_t h2 = h2_for(m, hash, kind);
-    set_ctrl(m->ctrl, m->mask, i, h2);
-    overflow_note(m->overflow, m->mask, hash, h2, i);
-    if (has_tags(m, kind))
-        m->tags[i] = tag_full(hash, i, m->mask);
     m->len++;
-    unsigned char *slot = slot_at(m, i);
-    memcpy(slot, key, kind ? kind : m->key_size);
+    uint8_t h2 = h2_for(m, hash, kind);
+    set_ctrl(ctrl, mask, i, h2);
+    overflow_note(overflow, mask, hash, h2, i);
+    if (has_tags(m, kind))
+        tags[i] = tag_full(hash, i, mask);
+    memcpy(slot, key, key_size);
     return slot;
 }
 
