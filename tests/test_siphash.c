@@ -1,7 +1,8 @@
 /*
  * Tests of the SipHash module against tests/data/siphash_vectors.txt (the
- * reference vectors, random ones and Rust's DefaultHasher), and of the
- * streaming API against the one-shot functions.
+ * reference vectors, random ones and Rust's DefaultHasher), of the map's own
+ * inline SipHash-1-3 against the same vectors, and of the streaming API
+ * against the one-shot functions.
  *
  * Usage: test_siphash <directory holding siphash_vectors.txt>
  */
@@ -17,6 +18,7 @@
 
 #include "hashmap.h"
 #include "hashmap/siphash.h"
+#include "../src/siphash_impl.h" /* internal: the map's own SipHash-1-3 */
 
 /* Data lines in siphash_vectors.txt (554 lines less 8 comments): a truncated file must fail. */
 #define EXPECTED_VECTORS 546
@@ -235,6 +237,45 @@ static void test_hm_siphash13_vectors(void **state)
         checked++;
     }
     assert_true(checked > 0);
+}
+
+/* The map's hasher (hm__siphash13_from, from the start state a map keeps),
+ * with the message length as a run-time value and, for the key sizes that maps
+ * hash with a constant length (4, 8 and 16 bytes), as a constant: the code
+ * the compiler makes for each of those differs. */
+static uint64_t map_siphash13(const uint8_t key[16], const void *msg, size_t len)
+{
+    hm__sipv start;
+    hm__sip_start_key(&start, key);
+    switch (len) {
+    case 4:
+        return hm__siphash13_from(&start, msg, 4);
+    case 8:
+        return hm__siphash13_from(&start, msg, 8);
+    case 16:
+        return hm__siphash13_from(&start, msg, 16);
+    default:
+        return hm__siphash13_from(&start, msg, len);
+    }
+}
+
+static void test_map_siphash13_vectors(void **state)
+{
+    (void)state;
+    size_t checked = 0, constant = 0;
+    load_vectors();
+    for (size_t k = 0; k < n_vectors; k++) {
+        const struct vector *v = &vectors[k];
+        if (v->variant != SIP13)
+            continue;
+        uint64_t h = map_siphash13(v->key, v->msg, v->len);
+        if (h != v->result64)
+            fail_msg("line %d: got %016llx", v->line, (unsigned long long)h);
+        checked++;
+        constant += v->len == 4 || v->len == 8 || v->len == 16;
+    }
+    assert_true(checked > 0);
+    assert_true(constant >= 3);
 }
 
 /* hm_siphash, with both output sizes, over every line of the file. */
@@ -527,6 +568,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_load_vectors_every_line),
         cmocka_unit_test(test_hm_siphash24_vectors),
         cmocka_unit_test(test_hm_siphash13_vectors),
+        cmocka_unit_test(test_map_siphash13_vectors),
         cmocka_unit_test(test_hm_siphash_vectors),
         cmocka_unit_test(test_hm_siphash13_unaligned),
         cmocka_unit_test(test_hm_siphash13_null_data_empty),
