@@ -1648,8 +1648,8 @@ static void test_hm_remove_where_keys_overflowed(void **state)
     free(log);
 }
 
-/* Inserting and removing ever new keys never fills the table with deleted
- * markers: the table stays small and lookups of absent keys end. */
+/* Inserting and removing ever new keys never uses up the table's room for
+ * good: the table stays small and lookups of absent keys end. */
 static void test_hm_remove_churn_stays_bounded(void **state)
 {
     (void)state;
