@@ -6,7 +6,12 @@
  * Growth only adds memory (nothing is freed during an in-place resize), so
  * the process's high-water mark read right after a resize is the peak reached
  * during it. The test is its own executable: nothing else has run in the
- * process before it. Memory figures, not times. */
+ * process before it. Memory figures, not times.
+ *
+ * Also here, as they too are about the table's own mappings: a table that
+ * grows by mremap keeps its entries and its advice for huge pages, and a
+ * growth that the kernel refuses (a limit on the address space, in a child
+ * process) returns HM_ENOMEM and leaves the map as it was. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,6 +25,12 @@
 
 #include "hashmap.h"
 
+#if defined(__linux__)
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
 #elif defined(__has_feature)
@@ -30,8 +41,9 @@
 
 enum { BIG_TABLE = 64 << 20 };
 
-/* VmHWM from /proc/self/status, in bytes; 0 when unreadable. */
-static size_t peak_rss(void)
+/* A field of /proc/self/status in kB (`format`, such as "VmHWM: %zu kB"), in
+ * bytes; 0 when unreadable. */
+static size_t status_bytes(const char *format)
 {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
@@ -39,11 +51,14 @@ static size_t peak_rss(void)
     if (!f)
         return 0;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %zu kB", &kib) == 1)
+        if (sscanf(line, format, &kib) == 1)
             break;
     fclose(f);
     return kib * 1024;
 }
+
+/* The process's peak resident memory (VmHWM), in bytes; 0 when unreadable. */
+static size_t peak_rss(void) { return status_bytes("VmHWM: %zu kB"); }
 
 struct watch {
     size_t big_resizes;
@@ -272,6 +287,118 @@ static void test_growth_past_threshold_faults_small_pages(void **state)
 }
 #endif
 
+#if defined(__linux__)
+static void flat_key(uint64_t i, uint64_t key[2])
+{
+    key[0] = i * 0x9e3779b97f4a7c15u;
+    key[1] = i;
+}
+
+/* Run in a child process. A flat map filled until its next new key must grow
+ * a table of `buckets`, whose growth a limit on the address space then
+ * refuses. Returns 0 when that insert returned HM_ENOMEM and left the map as
+ * it was (length, buckets, every entry; in a build whose huge-page threshold
+ * the table passes, still advised for huge pages, the advice taken back for
+ * the growth being given again), and the same insert succeeded, doubling the
+ * table, once the limit was lifted; else the number of the check that failed. */
+static int refused_growth(size_t buckets)
+{
+    hm_config c = {.key_size = 16, .value_size = 32};
+    hm_t *m = hm_new(&c);
+    uint64_t key[2], value[4] = {0}, n = 0;
+    if (!m)
+        return 1;
+    while (hm_buckets(m) < buckets || hm_len(m) < hm_capacity(m)) {
+        flat_key(n, key);
+        value[0] = n;
+        if (hm_insert(m, key, value) != HM_OK)
+            return 2;
+        n++;
+    }
+    if (hm_buckets(m) != buckets)
+        return 3;
+
+    /* Room for 1 MiB more: less than any table of these sizes grows by. */
+    struct rlimit old, tight;
+    if (getrlimit(RLIMIT_AS, &old) != 0)
+        return 4;
+    tight = old;
+    tight.rlim_cur = status_bytes("VmSize: %zu kB") + ((size_t)1 << 20);
+    if (tight.rlim_cur <= ((size_t)1 << 20) ||
+        (old.rlim_max != RLIM_INFINITY && tight.rlim_cur > old.rlim_max))
+        return 5;
+    if (setrlimit(RLIMIT_AS, &tight) != 0)
+        return 6;
+    flat_key(n, key);
+    value[0] = n;
+    int rc = hm_insert(m, key, value);
+    if (setrlimit(RLIMIT_AS, &old) != 0)
+        return 7;
+    if (rc != HM_ENOMEM)
+        return 8;
+    if (hm_len(m) != n || hm_buckets(m) != buckets || hm_get(m, key))
+        return 9;
+    for (uint64_t i = 0; i < n; i++) {
+        flat_key(i, key);
+        const uint64_t *v = hm_get(m, key);
+        if (!v || v[0] != i)
+            return 10;
+    }
+#if THRESHOLD_IN_REACH
+    hm_stats st;
+    hm_get_stats(m, &st);
+    flat_key(0, key);
+    if (st.bytes >= (size_t)HM_HUGE_PAGE_MIN_MIB << 20 && mapping_of(hm_get(m, key)).advised == 0)
+        return 11;
+#endif
+
+    flat_key(n, key);
+    value[0] = n;
+    if (hm_insert(m, key, value) != HM_OK || hm_buckets(m) != 2 * buckets || hm_len(m) != n + 1)
+        return 12;
+    for (uint64_t i = 0; i <= n; i++) {
+        flat_key(i, key);
+        const uint64_t *v = hm_get(m, key);
+        if (!v || v[0] != i)
+            return 13;
+    }
+    hm_free(m);
+    return 0;
+}
+
+/* A growth that the kernel refuses, as a limit on the address space makes it
+ * refuse mmap and mremap, is HM_ENOMEM and loses nothing, both where the
+ * table becomes a mapping of its own (2^15 buckets, 1.6 MB, to 3.2 MB) and
+ * where a mapping grows by mremap (2^17, 6.4 MB). In a build whose huge-page
+ * threshold is within reach (CI's 16 MiB), also a mapping past it (2^19,
+ * 25 MiB), whose growth takes back the advice for huge pages before its
+ * mremap and must give it again when that fails. Each in a child process,
+ * whose limit cannot touch the test runner. */
+static void test_hm_insert_refused_growth_keeps_map(void **state)
+{
+    (void)state;
+#ifdef UNDER_ASAN
+    skip(); /* ASan reserves terabytes of address space: any such limit stops it */
+#endif
+    const size_t sizes[] = {(size_t)1 << 15, (size_t)1 << 17, (size_t)1 << 19};
+    const size_t count = THRESHOLD_IN_REACH ? 3 : 2;
+    for (size_t k = 0; k < count; k++) {
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+            _exit(refused_growth(sizes[k]));
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        printf("growth from %zu buckets refused: child %s %d\n", sizes[k],
+               WIFEXITED(status) ? "exited with" : "killed by signal",
+               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +406,9 @@ int main(void)
         cmocka_unit_test(test_hm_insert_mapped_growth_keeps_entries),
 #if THRESHOLD_IN_REACH
         cmocka_unit_test(test_growth_past_threshold_faults_small_pages),
+#endif
+#if defined(__linux__)
+        cmocka_unit_test(test_hm_insert_refused_growth_keeps_map),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
