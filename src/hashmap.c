@@ -406,10 +406,11 @@ static inline uint8_t h2_for(const hm_t *m, uint64_t hash, size_t kind)
 }
 
 /* h2_for, or with `by_word` (a constant; only for a map of a constant kind,
- * which has no tags) h2 from one load of HM_H2_WORDS, whose word (h2 in every
- * byte) goes to *word for the vector of h2 (see find_k); else *word is 0. */
+ * which has no tags) h2 from one load of HM_H2_WORDS, whose word (h2 in each
+ * byte of the low half, h2's overflow bit above) goes to *word for the vector
+ * of h2 and the end of the search (see find_k); else *word is 0. */
 static inline uint8_t h2_and_word(const hm_t *m, uint64_t hash, size_t kind, bool by_word,
-                                  uint32_t *word)
+                                  uint64_t *word)
 {
     *word = by_word ? HM_H2_WORDS[hash >> 56] : 0;
     return by_word ? (uint8_t)*word : h2_for(m, hash, kind);
@@ -673,15 +674,22 @@ static inline size_t find_insert_slot(const uint8_t *ctrl, size_t mask, uint64_t
 
 /* Whether a search that did not find its key in the group at pos of its
  * probe sequence, `stride` into it, ends there: when no entry with the key's
- * overflow bit went past that group (see overflow_note), and in any case once
+ * overflow bit (`bit`, overflow_bit of its h2) went past that group (see
+ * overflow_note), and in any case once
  * it has seen every group of the table (the first of them twice), whose bits
  * may all be set. The bound tests stride alone: with `stride + GROUP_WIDTH >
  * mask`, which sees no group twice, GCC computed the overflow bit before the
  * loop, on the hits' path too (u64 lookups at 1,000 to 100,000 entries took
  * 1.01x-1.02x the time). */
+static inline bool search_ends_bit(const hm_t *m, size_t pos, size_t stride, uint8_t bit)
+{
+    return !(m->overflow[pos / OVERFLOW_SPAN] & bit) || stride > m->mask;
+}
+
+/* search_ends_bit for a key whose control byte is h2. */
 static inline bool search_ends(const hm_t *m, size_t pos, size_t stride, uint8_t h2)
 {
-    return !(m->overflow[pos / OVERFLOW_SPAN] & overflow_bit(h2)) || stride > m->mask;
+    return search_ends_bit(m, pos, stride, overflow_bit(h2));
 }
 
 /* Triangular probing over groups: offsets W, 3W, 6W, ... visit every group of
@@ -710,11 +718,17 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *i
      * lookups and removals took 0.96x-0.99x the time and flat's hits 0.98x
      * (bench/ab.sh). An insertion (`ins`) keeps the fold: the table there
      * too, read again by occupy, took reinserts at 1,000 to 100,000 entries
-     * to 0.98x-0.99x the time but u64's at 1M to 1.04x-1.09x in three runs. */
+     * to 0.98x-0.99x the time but u64's at 1M to 1.04x-1.09x in three runs.
+     * The word's upper half holds h2's overflow bit, which a miss tests
+     * (search_ends_bit): 2 instructions fewer than shifting 1 by h2 & 7, and
+     * through bench/ab.sh (four rounds of three copies) u64 misses at 1,000
+     * and 10,000 entries took 0.968x-0.973x the time, at 100,000 0.984x, at
+     * 1M 0.989x; flat's 0.987x-0.994x; the other phases within 1% (design.md,
+     * "Control bytes"). */
     const bool by_word = HM_SSE2 && kind && !ins;
-    uint32_t word;
+    uint64_t word;
     const uint8_t h2 = h2_and_word(m, hash, kind, by_word, &word);
-    const group splat = group_splat_word(word); /* used only with by_word */
+    const group splat = group_splat_word((uint32_t)word); /* used only with by_word */
 #if defined(__GNUC__)
     /* Most keys sit at or just after their home slot: fetching it now overlaps
      * the slot's cache miss with the control bytes' instead of following it.
@@ -734,7 +748,7 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *i
             if (key_equal_k(m, key, slot_at(m, i), kind))
                 return i;
         }
-        if (search_ends(m, pos, stride, h2)) {
+        if (search_ends_bit(m, pos, stride, by_word ? (uint8_t)(word >> 32) : overflow_bit(h2))) {
             if (ins)
                 *ins = find_insert_slot(m->ctrl, mask, hash, false);
             return NOT_FOUND;

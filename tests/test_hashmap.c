@@ -1172,14 +1172,16 @@ static void test_hm_get_present_and_absent(void **state)
 }
 
 /* Every word of the table from which lookups of the constant key kinds take
- * h2 and its vector: the hash's top byte with EMPTY (0x80) and DELETED (0x81)
- * folded onto 0 and 1, in each of the four bytes. */
+ * h2, its vector and its overflow bit: the hash's top byte with EMPTY (0x80)
+ * and DELETED (0x81) folded onto 0 and 1, in each of the low four bytes, and
+ * above them the one bit h2 & 7 of the overflow bytes. */
 static void test_h2_words_table(void **state)
 {
     (void)state;
     for (unsigned b = 0; b < 256; b++) {
         unsigned h2 = b == 0x80 ? 0 : b == 0x81 ? 1 : b;
-        assert_int_equal(HM_H2_WORDS[b], h2 * 0x01010101u);
+        assert_int_equal(HM_H2_WORDS[b] & 0xffffffffu, h2 * 0x01010101u);
+        assert_int_equal(HM_H2_WORDS[b] >> 32, 1u << (h2 & 7));
     }
 }
 
