@@ -416,6 +416,9 @@ static inline uint8_t h2_and_word(const hm_t *m, uint64_t hash, size_t kind, boo
     return by_word ? (uint8_t)*word : h2_for(m, hash, kind);
 }
 
+/* overflow_bit of the h2 whose word of HM_H2_WORDS this is. */
+static inline uint8_t word_overflow_bit(uint64_t word) { return (uint8_t)(word >> 32); }
+
 /* The members of g that hold the key's h2, from its vector when `by_word`. */
 static inline bitmask group_match_key(group g, group splat, uint8_t h2, bool by_word)
 {
@@ -675,12 +678,11 @@ static inline size_t find_insert_slot(const uint8_t *ctrl, size_t mask, uint64_t
 /* Whether a search that did not find its key in the group at pos of its
  * probe sequence, `stride` into it, ends there: when no entry with the key's
  * overflow bit (`bit`, overflow_bit of its h2) went past that group (see
- * overflow_note), and in any case once
- * it has seen every group of the table (the first of them twice), whose bits
- * may all be set. The bound tests stride alone: with `stride + GROUP_WIDTH >
- * mask`, which sees no group twice, GCC computed the overflow bit before the
- * loop, on the hits' path too (u64 lookups at 1,000 to 100,000 entries took
- * 1.01x-1.02x the time). */
+ * overflow_note), and in any case once it has seen every group of the table
+ * (the first of them twice), whose bits may all be set. The bound tests
+ * stride alone: with `stride + GROUP_WIDTH > mask`, which sees no group
+ * twice, GCC computed the overflow bit before the loop, on the hits' path too
+ * (u64 lookups at 1,000 to 100,000 entries took 1.01x-1.02x the time). */
 static inline bool search_ends_bit(const hm_t *m, size_t pos, size_t stride, uint8_t bit)
 {
     return !(m->overflow[pos / OVERFLOW_SPAN] & bit) || stride > m->mask;
@@ -748,7 +750,7 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *i
             if (key_equal_k(m, key, slot_at(m, i), kind))
                 return i;
         }
-        if (search_ends_bit(m, pos, stride, by_word ? (uint8_t)(word >> 32) : overflow_bit(h2))) {
+        if (search_ends_bit(m, pos, stride, by_word ? word_overflow_bit(word) : overflow_bit(h2))) {
             if (ins)
                 *ins = find_insert_slot(m->ctrl, mask, hash, false);
             return NOT_FOUND;
@@ -1606,7 +1608,7 @@ HM_INLINE int remove_k(hm_t *m, const void *key, void *key_out, void *value_out,
     size_t i = find_k(m, key, hash, NULL, false, kind);
     if (i == NOT_FOUND)
         return 0;
-    const uint8_t bit = HM_SSE2 && kind ? (uint8_t)(HM_H2_WORDS[hash >> 56] >> 32)
+    const uint8_t bit = HM_SSE2 && kind ? word_overflow_bit(HM_H2_WORDS[hash >> 56])
                                         : overflow_bit(m->ctrl[i]);
     if (!plain && (key_out || value_out || m->key_drop || m->value_drop))
         hand_over(m, slot_at(m, i), key_out, value_out);
