@@ -725,8 +725,8 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *i
      * (search_ends_bit): 2 instructions fewer than shifting 1 by h2 & 7, and
      * through bench/ab.sh (four rounds of three copies) u64 misses at 1,000
      * and 10,000 entries took 0.968x-0.973x the time, at 100,000 0.984x, at
-     * 1M 0.989x; flat's 0.987x-0.994x; the other phases within 1% (design.md,
-     * "Control bytes"). */
+     * 1M 0.989x; flat's 0.987x-0.994x; the other phases within 1.2% at 1,000
+     * and 10,000 (design.md, "Control bytes"). */
     const bool by_word = HM_SSE2 && kind && !ins;
     uint64_t word;
     const uint8_t h2 = h2_and_word(m, hash, kind, by_word, &word);
