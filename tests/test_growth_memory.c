@@ -60,6 +60,13 @@ static size_t status_bytes(const char *format)
 /* The process's peak resident memory (VmHWM), in bytes; 0 when unreadable. */
 static size_t peak_rss(void) { return status_bytes("VmHWM: %zu kB"); }
 
+/* The flat workload's key i, as every test here makes its keys. */
+static void flat_key(uint64_t i, uint64_t key[2])
+{
+    key[0] = i * 0x9e3779b97f4a7c15u;
+    key[1] = i;
+}
+
 struct watch {
     size_t big_resizes;
     size_t worst_permille; /* peak / new_bytes, in thousandths */
@@ -93,8 +100,7 @@ static void test_hm_insert_growth_peak_is_new_table(void **state)
     assert_non_null(m);
     uint64_t key[2], value[4] = {0};
     for (uint64_t i = 0; i < 2500000; i++) {
-        key[0] = i * 0x9e3779b97f4a7c15u;
-        key[1] = i;
+        flat_key(i, key);
         value[0] = i;
         assert_int_equal(hm_insert(m, key, value), HM_OK);
     }
@@ -157,8 +163,7 @@ static void test_hm_insert_mapped_growth_keeps_entries(void **state)
     assert_non_null(m);
     uint64_t key[2], value[4] = {0};
     for (uint64_t i = 0; i < n; i++) {
-        key[0] = i * 0x9e3779b97f4a7c15u;
-        key[1] = i;
+        flat_key(i, key);
         value[0] = i;
         value[3] = ~i;
         assert_int_equal(hm_insert(m, key, value), HM_OK);
@@ -190,8 +195,7 @@ static void test_hm_insert_mapped_growth_keeps_entries(void **state)
     }
 #endif
     for (uint64_t i = 0; i < n; i++) {
-        key[0] = i * 0x9e3779b97f4a7c15u;
-        key[1] = i;
+        flat_key(i, key);
         const uint64_t *v = hm_get(m, key);
         assert_non_null(v);
         assert_int_equal(v[0], i);
@@ -274,7 +278,8 @@ static void test_growth_past_threshold_faults_small_pages(void **state)
     uint64_t value[4] = {0};
     assert_int_equal(hm_insert(x.m, x.key, value), HM_OK);
     for (uint64_t i = 1; !x.seen; i++) {
-        uint64_t key[2] = {i * 0x9e3779b97f4a7c15u, i};
+        uint64_t key[2];
+        flat_key(i, key);
         assert_int_equal(hm_insert(x.m, key, value), HM_OK);
     }
     printf("past %d MiB: AnonHugePages %ld kB, MADV_HUGEPAGE %s, khugepaged %s\n",
@@ -288,12 +293,6 @@ static void test_growth_past_threshold_faults_small_pages(void **state)
 #endif
 
 #if defined(__linux__)
-static void flat_key(uint64_t i, uint64_t key[2])
-{
-    key[0] = i * 0x9e3779b97f4a7c15u;
-    key[1] = i;
-}
-
 /* Run in a child process. A flat map filled until its next new key must grow
  * a table of `buckets`, whose growth a limit on the address space then
  * refuses. Returns 0 when that insert returned HM_ENOMEM and left the map as
