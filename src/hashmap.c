@@ -1591,23 +1591,46 @@ static HM_NOINLINE void hand_over(const hm_t *m, unsigned char *slot, void *key_
     }
 }
 
-/* hm_remove's body. `plain` (a constant) for a removal with no out-parameters
- * from a map with no drop callbacks: the copy without the call of hand_over
- * is a leaf function with two fewer registers to save (through bench/ab.sh,
- * six rounds of three copies, removals at 1,000 and 10,000 entries took
- * 0.98x-0.99x the time for u64 and 0.97x for flat, the other phases moving by
- * under 1.5%; at 1M and 10M, 0.98x-1.01x). A constant kind takes the entry's
- * overflow bit from HM_H2_WORDS, where find_k has just read h2 (the found
+/* How find_first_k's search ended. */
+enum first_group { FIRST_FOUND, FIRST_ABSENT, FIRST_GOES_ON };
+
+/*
+ * find_k's first group alone, for a lookup or removal in a map of a constant
+ * kind with SSE2: FIRST_FOUND, the slot in *slot, when the group's first
+ * candidate holds the key; FIRST_ABSENT when the group has no candidate and
+ * the key's overflow bit is clear there; else FIRST_GOES_ON, and the caller
+ * runs the whole search again out of line (get_on, remove_on). Nearly every
+ * search ends in its first group, and this much of it keeps few enough values
+ * that GCC holds them all in registers a function need not save: hm_get of a
+ * u64 key then saves none (find_k's loop saved four) and hm_remove one, 9 and
+ * 13 instructions fewer a call at 1,000 entries (callgrind). Through
+ * bench/ab.sh, at 1,000 and 10,000 entries u64 and flat misses took
+ * 0.981x-0.985x the time and hits 0.972x-0.994x (design.md, "Probing").
+ */
+HM_INLINE enum first_group find_first_k(const hm_t *m, const void *key, uint64_t hash,
+                                        size_t kind, size_t *slot)
+{
+    const size_t mask = m->mask, pos = hash & mask;
+    const uint64_t word = HM_H2_WORDS[hash >> 56];
+    __builtin_prefetch(slot_at(m, pos)); /* as find_k does */
+    const bitmask b = group_match_key(group_load(m->ctrl + pos),
+                                      group_splat_word((uint32_t)word), (uint8_t)word, true);
+    if (b) {
+        *slot = (pos + bitmask_lowest(b)) & mask;
+        return key_equal_k(m, key, slot_at(m, *slot), kind) ? FIRST_FOUND : FIRST_GOES_ON;
+    }
+    return m->overflow[pos / OVERFLOW_SPAN] & word_overflow_bit(word) ? FIRST_GOES_ON
+                                                                      : FIRST_ABSENT;
+}
+
+/* hm_remove's end, the key found in slot i. A constant kind takes the entry's
+ * overflow bit from HM_H2_WORDS, where the search has just read h2 (the found
  * entry's h2 is the key's), instead of shifting 1 by its control byte: 4
  * fewer instructions a u64 removal, which took 0.961x-0.972x the time at 1,000
  * to 100,000 entries and 0.990x at 1M, flat's 0.981x-1.000x (bench/ab.sh). */
-HM_INLINE int remove_k(hm_t *m, const void *key, void *key_out, void *value_out, size_t kind,
-                       bool plain)
+HM_INLINE int remove_found_k(hm_t *m, size_t i, uint64_t hash, void *key_out, void *value_out,
+                             size_t kind, bool plain)
 {
-    const uint64_t hash = hash_key_k(m, key, kind);
-    size_t i = find_k(m, key, hash, NULL, false, kind);
-    if (i == NOT_FOUND)
-        return 0;
     const uint8_t bit = HM_SSE2 && kind ? word_overflow_bit(HM_H2_WORDS[hash >> 56])
                                         : overflow_bit(m->ctrl[i]);
     if (!plain && (key_out || value_out || m->key_drop || m->value_drop))
@@ -1616,10 +1639,77 @@ HM_INLINE int remove_k(hm_t *m, const void *key, void *key_out, void *value_out,
     return 1;
 }
 
+/* A removal by find_k alone. */
+HM_INLINE int remove_searched_k(hm_t *m, const void *key, void *key_out, void *value_out,
+                                uint64_t hash, size_t kind, bool plain)
+{
+    size_t i = find_k(m, key, hash, NULL, false, kind);
+    return i == NOT_FOUND ? 0 : remove_found_k(m, i, hash, key_out, value_out, kind, plain);
+}
+
+HM_INLINE int remove_searched_any_k(hm_t *m, const void *key, void *key_out, void *value_out,
+                                    uint64_t hash, size_t kind)
+{
+    return remove_searched_k(m, key, key_out, value_out, hash, kind, false);
+}
+
+/* A removal that find_first_k could not settle, out of line. */
+static HM_NOINLINE int remove_on(hm_t *m, const void *key, void *key_out, void *value_out,
+                                 uint64_t hash)
+{
+    BY_KIND(m, remove_searched_any_k, m, key, key_out, value_out, hash)
+}
+
+/* hm_remove's body. `plain` (a constant) for a removal with no out-parameters
+ * from a map with no drop callbacks: the copy without the call of hand_over
+ * is a leaf function with two fewer registers to save (through bench/ab.sh,
+ * six rounds of three copies, removals at 1,000 and 10,000 entries took
+ * 0.98x-0.99x the time for u64 and 0.97x for flat, the other phases moving by
+ * under 1.5%; at 1M and 10M, 0.98x-1.01x). */
+HM_INLINE int remove_k(hm_t *m, const void *key, void *key_out, void *value_out, size_t kind,
+                       bool plain)
+{
+    const uint64_t hash = hash_key_k(m, key, kind);
+    if (!(HM_SSE2 && kind))
+        return remove_searched_k(m, key, key_out, value_out, hash, kind, plain);
+    size_t i;
+    switch (find_first_k(m, key, hash, kind, &i)) {
+    case FIRST_FOUND:
+        return remove_found_k(m, i, hash, key_out, value_out, kind, plain);
+    case FIRST_ABSENT:
+        return 0;
+    default:
+        return remove_on(m, key, key_out, value_out, hash);
+    }
+}
+
+/* A lookup by find_k alone. */
+HM_INLINE void *get_searched_k(const hm_t *m, const void *key, uint64_t hash, size_t kind)
+{
+    size_t i = find_k(m, key, hash, NULL, false, kind);
+    return i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
+}
+
+/* A lookup that find_first_k could not settle, out of line. */
+static HM_NOINLINE void *get_on(const hm_t *m, const void *key, uint64_t hash)
+{
+    BY_KIND(m, get_searched_k, m, key, hash)
+}
+
 HM_INLINE void *get_k(const hm_t *m, const void *key, size_t kind)
 {
-    size_t i = find_k(m, key, hash_key_k(m, key, kind), NULL, false, kind);
-    return i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
+    const uint64_t hash = hash_key_k(m, key, kind);
+    if (!(HM_SSE2 && kind))
+        return get_searched_k(m, key, hash, kind);
+    size_t i;
+    switch (find_first_k(m, key, hash, kind, &i)) {
+    case FIRST_FOUND:
+        return value_of(m, slot_at(m, i));
+    case FIRST_ABSENT:
+        return NULL;
+    default:
+        return get_on(m, key, hash);
+    }
 }
 
 /* hm_get_many's body: a pipeline LOOKUP_AHEAD keys deep. The first
