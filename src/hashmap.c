@@ -1372,8 +1372,11 @@ void hm_free(hm_t *m)
 
 /* ---- changes ------------------------------------------------------------ */
 
-/* Claims slot i, EMPTY, for a new key with the given hash. */
-static inline unsigned char *occupy(hm_t *m, size_t i, uint64_t hash, const void *key, size_t kind)
+/* Claims slot i, EMPTY, for a new key with the given hash. `home` (a
+ * constant) when slot i is in the key's home group, where overflow_note has
+ * nothing to note. */
+static inline unsigned char *occupy_at(hm_t *m, size_t i, uint64_t hash, const void *key,
+                                       size_t kind, bool home)
 {
     /* The fields are read before the first byte store, which the compiler
      * must assume may change them: read after it, they were loaded again
@@ -1386,11 +1389,17 @@ static inline unsigned char *occupy(hm_t *m, size_t i, uint64_t hash, const void
     m->len++;
     uint8_t h2 = h2_for(m, hash, kind);
     set_ctrl(ctrl, mask, i, h2);
-    overflow_note(overflow, mask, hash, h2, i);
+    if (!home)
+        overflow_note(overflow, mask, hash, h2, i);
     if (has_tags(m, kind))
         tags[i] = tag_full(hash, i, mask);
     memcpy(slot, key, key_size);
     return slot;
+}
+
+static inline unsigned char *occupy(hm_t *m, size_t i, uint64_t hash, const void *key, size_t kind)
+{
+    return occupy_at(m, i, hash, key, kind, false);
 }
 
 /* The slot for a new key, given where lookup() would put it (*slot), growing
@@ -1477,9 +1486,54 @@ HM_INLINE int insert_hashed_k(hm_t *m, const void *key, const void *value, uint6
  * and so fewer tests and registers (through bench/ab.sh, reinserts at 1,000 to
  * 100,000 entries took 0.96x-0.97x the time for u64 and 0.98x-0.99x for flat,
  * inserts 0.98x-1.00x; at 1M no change beyond the noise). */
+HM_INLINE int insert_plain_hashed_k(hm_t *m, const void *key, const void *value, uint64_t hash,
+                                    size_t kind)
+{
+    return insert_hashed_k(m, key, value, hash, kind, true);
+}
+
+/* A plain insertion that insert_k's home group did not settle, out of line. */
+static HM_NOINLINE int insert_on(hm_t *m, const void *key, const void *value, uint64_t hash)
+{
+    BY_KIND(m, insert_plain_hashed_k, m, key, value, hash)
+}
+
+/*
+ * hm_insert's body. A plain insertion of a constant kind with SSE2 looks at
+ * its home group alone first, as lookups do (find_first_k): a key in the
+ * group's first candidate has its value replaced, and a new key, when the
+ * group has no candidate, the key's overflow bit is clear there and the group
+ * has room, takes the group's first free slot, as find_insert_slot would.
+ * Anything else (11% of u64 inserts into a growing map, at up to 7/8 load)
+ * goes to insert_on, which starts again. callgrind, u64 at 1,000 entries:
+ * 17 instructions fewer a new key into a map with room, 14 a replaced value.
+ * bench/ab.sh (four rounds of three copies): reinserts at 1,000 to 100,000
+ * entries took 0.964x-1.000x the time, at 1M 0.944x-0.973x; inserts, which
+ * fall back more often as the table fills, 0.995x-1.008x.
+ */
 HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind, bool plain)
 {
-    return insert_hashed_k(m, key, value, hash_key_k(m, key, kind), kind, plain);
+    const uint64_t hash = hash_key_k(m, key, kind);
+    if (!(HM_SSE2 && kind && plain))
+        return insert_hashed_k(m, key, value, hash, kind, plain);
+    const size_t mask = m->mask, pos = hash & mask;
+    const uint8_t h2 = h2_for(m, hash, kind);
+    __builtin_prefetch(slot_at(m, pos)); /* as find_k does */
+    const group g = group_load(m->ctrl + pos);
+    const bitmask b = group_match_key(g, group_splat(h2), h2, false);
+    if (b) {
+        unsigned char *slot = slot_at(m, (pos + bitmask_lowest(b)) & mask);
+        if (!key_equal_k(m, key, slot, kind))
+            return insert_on(m, key, value, hash);
+        copy_inline(slot + m->value_offset, value, m->value_size);
+        return HM_REPLACED;
+    }
+    const bitmask room = group_match_empty_or_deleted(g);
+    if (!room || (m->overflow[pos / OVERFLOW_SPAN] & overflow_bit(h2)))
+        return insert_on(m, key, value, hash);
+    unsigned char *slot = occupy_at(m, (pos + bitmask_lowest(room)) & mask, hash, key, kind, true);
+    copy_inline(slot + m->value_offset, value, m->value_size);
+    return HM_OK;
 }
 
 /* Keys a batched call hashes ahead. Inserts: 16 did better than 8 or 32, and
