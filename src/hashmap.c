@@ -1481,11 +1481,6 @@ HM_INLINE int insert_hashed_k(hm_t *m, const void *key, const void *value, uint6
     return HM_REPLACED;
 }
 
-/* hm_insert's body. `plain` (a constant) for a map with plain_insert whose
- * table has room (growth_left > 0): nothing to drop, no growth, no memmove,
- * and so fewer tests and registers (through bench/ab.sh, reinserts at 1,000 to
- * 100,000 entries took 0.96x-0.97x the time for u64 and 0.98x-0.99x for flat,
- * inserts 0.98x-1.00x; at 1M no change beyond the noise). */
 HM_INLINE int insert_plain_hashed_k(hm_t *m, const void *key, const void *value, uint64_t hash,
                                     size_t kind)
 {
@@ -1499,17 +1494,23 @@ static HM_NOINLINE int insert_on(hm_t *m, const void *key, const void *value, ui
 }
 
 /*
- * hm_insert's body. A plain insertion of a constant kind with SSE2 looks at
- * its home group alone first, as lookups do (find_first_k): a key in the
- * group's first candidate has its value replaced, and a new key, when the
- * group has no candidate, the key's overflow bit is clear there and the group
- * has room, takes the group's first free slot, as find_insert_slot would.
- * Anything else (11% of u64 inserts into a growing map, at up to 7/8 load)
- * goes to insert_on, which starts again. callgrind, u64 at 1,000 entries:
- * 17 instructions fewer a new key into a map with room, 14 a replaced value.
- * bench/ab.sh (four rounds of three copies): reinserts at 1,000 to 100,000
- * entries took 0.964x-1.000x the time, at 1M 0.944x-0.973x; inserts, which
- * fall back more often as the table fills, 0.995x-1.008x.
+ * hm_insert's body. `plain` (a constant) for a map with plain_insert whose
+ * table has room (growth_left > 0): nothing to drop, no growth, no memmove,
+ * and so fewer tests and registers (through bench/ab.sh, reinserts at 1,000 to
+ * 100,000 entries took 0.96x-0.97x the time for u64 and 0.98x-0.99x for flat,
+ * inserts 0.98x-1.00x; at 1M no change beyond the noise).
+ *
+ * A plain insertion of a constant kind with SSE2 (the build it was measured
+ * in) looks at its home group alone first, as lookups do (find_first_k): a
+ * key in the group's first candidate has its value replaced, and a new key,
+ * when the group has no candidate, the key's overflow bit is clear there and
+ * the group has room, takes the group's first free slot, as find_insert_slot
+ * would. Anything else (11% of u64 inserts into a growing map, at up to 7/8
+ * load) goes to insert_on, which starts again. callgrind, u64 at 1,000
+ * entries: 17 instructions fewer a new key into a map with room, 14 a
+ * replaced value. bench/ab.sh (four rounds of three copies): reinserts at
+ * 1,000 to 100,000 entries took 0.964x-1.000x the time, at 1M 0.944x-0.973x;
+ * inserts, which fall back more often as the table fills, 0.995x-1.008x.
  */
 HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind, bool plain)
 {
@@ -1701,6 +1702,8 @@ HM_INLINE int remove_searched_k(hm_t *m, const void *key, void *key_out, void *v
     return i == NOT_FOUND ? 0 : remove_found_k(m, i, hash, key_out, value_out, kind, plain);
 }
 
+/* remove_searched_k as hm_remove's every caller may take it, plain or not:
+ * the one body remove_on needs. */
 HM_INLINE int remove_searched_any_k(hm_t *m, const void *key, void *key_out, void *value_out,
                                     uint64_t hash, size_t kind)
 {
