@@ -760,6 +760,34 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *i
     }
 }
 
+/* A key's home group, for a map of a constant kind with SSE2: where it starts,
+ * the key's word of HM_H2_WORDS (h2, its vector, its overflow bit), the
+ * group's control bytes and its candidates for the key. */
+struct home_group {
+    size_t pos;
+    uint64_t word;
+    group ctrl;
+    bitmask candidates;
+};
+
+HM_INLINE struct home_group home_group_of(const hm_t *m, uint64_t hash)
+{
+    struct home_group h;
+    h.pos = hash & m->mask;
+    h.word = HM_H2_WORDS[hash >> 56];
+    __builtin_prefetch(slot_at(m, h.pos)); /* as find_k does */
+    h.ctrl = group_load(m->ctrl + h.pos);
+    h.candidates =
+        group_match_key(h.ctrl, group_splat_word((uint32_t)h.word), (uint8_t)h.word, true);
+    return h;
+}
+
+/* Whether a search whose home group, h, held no key ends there. */
+HM_INLINE bool home_group_ends(const hm_t *m, struct home_group h)
+{
+    return !(m->overflow[h.pos / OVERFLOW_SPAN] & word_overflow_bit(h.word));
+}
+
 /*
  * Returns F(args..., K), K the map's key kind: a constant in each branch, so
  * that every kind gets its own copy of the inline function F. The dispatch
@@ -1520,24 +1548,19 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind,
     const uint64_t hash = hash_key_k(m, key, kind);
     if (!(HM_SSE2 && kind && plain))
         return insert_hashed_k(m, key, value, hash, kind, plain);
-    const size_t mask = m->mask, pos = hash & mask;
-    const uint64_t word = HM_H2_WORDS[hash >> 56];
-    const uint8_t h2 = (uint8_t)word;
-    __builtin_prefetch(slot_at(m, pos)); /* as find_k does */
-    const group g = group_load(m->ctrl + pos);
-    const bitmask b = group_match_key(g, group_splat_word((uint32_t)word), h2, true);
-    if (b) {
-        unsigned char *slot = slot_at(m, (pos + bitmask_lowest(b)) & mask);
+    const struct home_group h = home_group_of(m, hash);
+    if (h.candidates) {
+        unsigned char *slot = slot_at(m, (h.pos + bitmask_lowest(h.candidates)) & m->mask);
         if (!key_equal_k(m, key, slot, kind))
             return insert_on(m, key, value, hash);
         copy_inline(slot + m->value_offset, value, m->value_size);
         return HM_REPLACED;
     }
-    const bitmask room = group_match_empty_or_deleted(g);
-    if (!room || (m->overflow[pos / OVERFLOW_SPAN] & word_overflow_bit(word)))
+    const bitmask room = group_match_empty_or_deleted(h.ctrl);
+    if (!room || !home_group_ends(m, h))
         return insert_on(m, key, value, hash);
-    unsigned char *slot =
-        occupy_at(m, (pos + bitmask_lowest(room)) & mask, hash, h2, key, kind, true);
+    unsigned char *slot = occupy_at(m, (h.pos + bitmask_lowest(room)) & m->mask, hash,
+                                    (uint8_t)h.word, key, kind, true);
     copy_inline(slot + m->value_offset, value, m->value_size);
     return HM_OK;
 }
@@ -1670,17 +1693,12 @@ enum first_group { FIRST_FOUND, FIRST_ABSENT, FIRST_GOES_ON };
 HM_INLINE enum first_group find_first_k(const hm_t *m, const void *key, uint64_t hash,
                                         size_t kind, size_t *slot)
 {
-    const size_t mask = m->mask, pos = hash & mask;
-    const uint64_t word = HM_H2_WORDS[hash >> 56];
-    __builtin_prefetch(slot_at(m, pos)); /* as find_k does */
-    const bitmask b = group_match_key(group_load(m->ctrl + pos),
-                                      group_splat_word((uint32_t)word), (uint8_t)word, true);
-    if (b) {
-        *slot = (pos + bitmask_lowest(b)) & mask;
+    const struct home_group h = home_group_of(m, hash);
+    if (h.candidates) {
+        *slot = (h.pos + bitmask_lowest(h.candidates)) & m->mask;
         return key_equal_k(m, key, slot_at(m, *slot), kind) ? FIRST_FOUND : FIRST_GOES_ON;
     }
-    return m->overflow[pos / OVERFLOW_SPAN] & word_overflow_bit(word) ? FIRST_GOES_ON
-                                                                      : FIRST_ABSENT;
+    return home_group_ends(m, h) ? FIRST_ABSENT : FIRST_GOES_ON;
 }
 
 /* hm_remove's end, the key found in slot i. A constant kind takes the entry's
