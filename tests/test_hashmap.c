@@ -1185,6 +1185,72 @@ static void test_h2_words_table(void **state)
     }
 }
 
+/* The key of id i for a map of key_size 4, 8 or 16: i itself in the low bytes
+ * (16: and ~i in the high 8). */
+static void sized_key(unsigned char *out, size_t key_size, uint64_t i)
+{
+    if (key_size == 4) {
+        uint32_t k = (uint32_t)i;
+        memcpy(out, &k, 4);
+        return;
+    }
+    memcpy(out, &i, 8);
+    if (key_size == 16) {
+        uint64_t hi = ~i;
+        memcpy(out + 8, &hi, 8);
+    }
+}
+
+/* hm_get in tables of 2^20 buckets or more, which count the calling thread's
+ * misses in a row and stop asking for the home slot after a run of them
+ * (miss_run in hashmap.c): for each constant key kind, at 0.84 load (so that
+ * some lookups go on past their home group), runs of 1 to 23 absent keys
+ * between present ones, each answer checked against the value stored and
+ * against hm_get_many, which keeps no count. */
+static void test_hm_get_large_table_runs_of_misses(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {4, 8, 16};
+    enum { N = 880000, LOOKUPS = 60000 };
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        const size_t ks = sizes[si];
+        hm_config c = {.key_size = ks, .value_size = 8, .capacity = 900000, .seed = test_seed};
+        hm_t *m = new_map(&c);
+        assert_true(hm_buckets(m) >= (size_t)1 << 20);
+        const size_t buckets = hm_buckets(m);
+        unsigned char key[16];
+        for (uint64_t i = 0; i < N; i++) {
+            sized_key(key, ks, 2 * i); /* even ids present, odd ones absent */
+            uint64_t v = i ^ 0x5a5a;
+            assert_int_equal(hm_insert(m, key, &v), HM_OK);
+        }
+        assert_int_equal(hm_buckets(m), buckets); /* no growth: still this table */
+        uint64_t rng = 0x9e3779b97f4a7c15u ^ ks;
+        size_t run = 0, run_length = 1, hits = 0;
+        for (size_t q = 0; q < LOOKUPS; q++) {
+            const bool present = run == run_length;
+            const uint64_t i = rng_below(&rng, N);
+            sized_key(key, ks, present ? 2 * i : 2 * i + 1);
+            const uint64_t *p = hm_get(m, key);
+            void *batched = &batched;
+            assert_int_equal(hm_get_many(m, key, 1, &batched), present);
+            assert_ptr_equal(batched, p);
+            if (present) {
+                assert_non_null(p);
+                assert_int_equal(*p, i ^ 0x5a5a);
+                run = 0;
+                run_length = 1 + (q % 23);
+                hits++;
+            } else {
+                assert_null(p);
+                run++;
+            }
+        }
+        assert_true(hits > LOOKUPS / 20);
+        hm_free(m);
+    }
+}
+
 static void test_hm_get_null_args(void **state)
 {
     (void)state;
@@ -4247,6 +4313,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_insert_enomem_keeps_map),
         cmocka_unit_test(test_hm_get_present_and_absent),
         cmocka_unit_test(test_h2_words_table),
+        cmocka_unit_test(test_hm_get_large_table_runs_of_misses),
         cmocka_unit_test(test_hm_get_null_args),
         cmocka_unit_test(test_hm_get_empty_map),
         cmocka_unit_test(test_hm_get_value_is_writable),
