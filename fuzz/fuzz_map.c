@@ -18,7 +18,9 @@
  *            bits are all zero)
  *   byte 1   max_load (bits 0-2), key universe (bits 3-5), drop callbacks
  *            (bit 6), a custom equal function (bit 7)
- *   byte 2   initial capacity
+ *   byte 2   initial capacity: 0 below 128, else (byte - 128) * 4, and at 255
+ *            a table of 2^20 buckets, where hm_get counts the thread's
+ *            misses in a row (miss_run in hashmap.c)
  *   byte 3   first byte of the seed
  *   then     operations: one opcode byte and its arguments each
  *
@@ -912,6 +914,10 @@ static void configure(run *r, reader *in)
     hm_config c = {.key_size = r->ks, .value_size = r->vs, .max_load = max_loads[b1 & 7],
                    .seed = r->seed, .udata = r, .allocator = &r->fa.a, .on_resize = on_resize};
     c.capacity = b2 < 128 ? 0 : (size_t)(b2 - 128) * 4;
+    if (b2 == 255) { /* 0.9 of the room of 2^20 buckets, at any max_load */
+        double load = c.max_load > 0 ? c.max_load : 0.875;
+        c.capacity = (size_t)((double)((size_t)1 << 20) * load * 0.9);
+    }
     if (r->hash_mode == HASH_CUSTOM)
         c.hash = hash_custom;
     else if (r->hash_mode == HASH_CONSTANT)

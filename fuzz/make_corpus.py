@@ -119,6 +119,26 @@ def build(rng, many=False):
     return bytes(w.out)
 
 
+def build_big(rng, ks_i):
+    """A table of 2^20 buckets (capacity byte 255) with SipHash and a key of 4, 8 or
+    16 bytes, where hm_get counts the thread's misses in a row: lookups in runs
+    of absent keys between present ones, with inserts and removals among them."""
+    w = Writer(ks_i=ks_i, vs_i=rng.randrange(8), hash_mode=0, load_i=rng.randrange(8),
+               univ_i=6, drops=rng.randrange(2), equal=0, cap_byte=255, seed=rng.randrange(256))
+    present = set(rng.sample(range(w.n), w.n // 2))
+    for k in present:
+        w.insert(rng, k)
+    absent = [k for k in range(w.n) if k not in present]
+    for _ in range(12):
+        for _ in range(rng.randrange(1, 24)):
+            w.op(rng.choice([GET, CONTAINS]), rng.choice(absent))
+        w.op(GET, rng.choice(sorted(present)))
+        if rng.randrange(4) == 0:
+            w.op(REMOVE_MODE[rng.randrange(4)], rng.randrange(w.n))
+            w.insert(rng, rng.randrange(w.n))
+    return bytes(w.out)
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
     os.makedirs(out_dir, exist_ok=True)
@@ -132,6 +152,11 @@ def main():
     for i in range(40, 48):
         with open(os.path.join(out_dir, "seed-%02d" % i), "wb") as f:
             f.write(build(rng, many=True))
+    # tables of 2^20 buckets, a key kind each
+    rng = random.Random(0x5EED + 2)
+    for i, ks_i in zip(range(48, 51), (3, 4, 6)):
+        with open(os.path.join(out_dir, "seed-%02d" % i), "wb") as f:
+            f.write(build_big(rng, ks_i))
     # the degenerate inputs: nothing at all, and a header with no operation
     with open(os.path.join(out_dir, "empty"), "wb"):
         pass
