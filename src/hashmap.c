@@ -710,9 +710,11 @@ static inline bool search_ends(const hm_t *m, size_t pos, size_t stride, uint8_t
  * hm_entry's, does not ask: there the tag's load cost more than it saved
  * (string keys at 1,000,000 entries: hm_insert replacing values took 1.04x-1.15x
  * the time with it, hm_entry of present keys 1.04x-1.12x, hm_get 1.06x-1.09x;
- * hm_insert of new keys 0.78x-0.96x). */
+ * hm_insert of new keys 0.78x-0.96x). `ask_slot` (false only for
+ * hm_get_many in a table that keeps miss_run, which decided for itself)
+ * prefetches the home slot. */
 HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *ins,
-                        bool ask_tags, size_t kind)
+                        bool ask_tags, bool ask_slot, size_t kind)
 {
     size_t mask = m->mask, pos = hash & mask, stride = 0;
     /* With SSE2 a lookup or removal in a map of a constant kind takes h2 and
@@ -739,7 +741,8 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *i
      * A map with no table has mask 0 and its slots at the empty group. An
      * insertion into a map with tags writes the new key's tag, and hm_insert's
      * reads its candidates' (below): the home slot's tags, likewise. */
-    __builtin_prefetch(slot_at(m, pos));
+    if (ask_slot)
+        __builtin_prefetch(slot_at(m, pos));
     if (ins && has_tags(m, kind))
         __builtin_prefetch(m->tags + pos, 1);
 #endif
@@ -816,7 +819,7 @@ HM_INLINE size_t lookup_k(const hm_t *m, const void *key, uint64_t *hash_out, si
                           size_t kind)
 {
     *hash_out = hash_key_k(m, key, kind);
-    return find_k(m, key, *hash_out, ins, false, kind);
+    return find_k(m, key, *hash_out, ins, false, true, kind);
 }
 
 static size_t lookup(const hm_t *m, const void *key, uint64_t *hash_out, size_t *ins)
@@ -1485,7 +1488,7 @@ HM_INLINE int insert_hashed_k(hm_t *m, const void *key, const void *value, uint6
                               size_t kind, bool plain)
 {
     size_t ins = 0;
-    size_t i = find_k(m, key, hash, &ins, true, kind);
+    size_t i = find_k(m, key, hash, &ins, true, true, kind);
     const size_t value_size = m->value_size;
     unsigned char *v;
     if (i != NOT_FOUND) {
@@ -1610,23 +1613,27 @@ HM_INLINE bool batch_prefetches(const hm_t *m)
  * two cache lines 15 times in 64, and a line not asked for is a cache miss at
  * the probe. With the second prefetch, u64 and flat at 10,000,000 entries,
  * batched lookups took 0.82x-0.87x the time, batched reinserts 0.77x-0.85x and
- * batched inserts 0.83x-0.94x (1,000,000: 0.96x-1.01x). */
-HM_INLINE void prefetch_home(const hm_t *m, uint64_t hash, bool write)
+ * batched inserts 0.83x-0.94x (1,000,000: 0.96x-1.01x). The slot only when
+ * `ask_slot` (see get_many_k). */
+HM_INLINE void prefetch_home(const hm_t *m, uint64_t hash, bool write, bool ask_slot)
 {
     const size_t pos = hash & m->mask;
     __builtin_prefetch(m->ctrl + pos);
     __builtin_prefetch(m->ctrl + pos + GROUP_WIDTH - 1);
-    prefetch_slot(m, slot_at(m, pos), write);
+    if (ask_slot)
+        prefetch_slot(m, slot_at(m, pos), write);
 }
 #endif
 
 /* The first half of a batched call: hashes the first `ahead` (or fewer) of
  * `left` keys stored back to back into hashes[] and, in a table past
  * BATCH_PREFETCH_MIN_TABLE, asks for the control bytes and home slot of each
- * (the slot for writing when `write`, a constant), so that the cache misses of
- * the batch overlap. Returns how many it hashed. */
+ * (the slot for writing when `write`, a constant; not at all unless
+ * `ask_slot`), so that the cache misses of the batch overlap. Returns how many
+ * it hashed. */
 HM_INLINE size_t hash_batch_k(const hm_t *m, const unsigned char *keys, size_t left,
-                              size_t ahead, uint64_t *hashes, bool write, size_t kind)
+                              size_t ahead, uint64_t *hashes, bool write, bool ask_slot,
+                              size_t kind)
 {
     const size_t key_size = kind ? kind : m->key_size;
     size_t count = left < ahead ? left : ahead;
@@ -1639,7 +1646,7 @@ HM_INLINE size_t hash_batch_k(const hm_t *m, const unsigned char *keys, size_t l
         hashes[j] = h;
 #if defined(__GNUC__)
         if (prefetch)
-            prefetch_home(m, h, write);
+            prefetch_home(m, h, write, ask_slot);
 #endif
     }
     return count;
@@ -1656,7 +1663,8 @@ HM_INLINE size_t insert_many_k(hm_t *m, const unsigned char *keys, const unsigne
     size_t added = 0;
     for (size_t start = 0, count; start < n; start += count) {
         uint64_t hashes[KEY_BATCH];
-        count = hash_batch_k(m, keys + start * key_size, n - start, KEY_BATCH, hashes, true, kind);
+        count = hash_batch_k(m, keys + start * key_size, n - start, KEY_BATCH, hashes, true, true,
+                             kind);
         for (size_t j = 0; j < count; j++) {
             const void *value = value_size ? values + (start + j) * value_size : NULL;
             added += insert_hashed_k(m, keys + (start + j) * key_size, value, hashes[j], kind,
@@ -1732,7 +1740,7 @@ HM_INLINE int remove_found_k(hm_t *m, size_t i, uint64_t hash, void *key_out, vo
 HM_INLINE int remove_searched_k(hm_t *m, const void *key, void *key_out, void *value_out,
                                 uint64_t hash, size_t kind, bool plain)
 {
-    size_t i = find_k(m, key, hash, NULL, false, kind);
+    size_t i = find_k(m, key, hash, NULL, false, true, kind);
     return i == NOT_FOUND ? 0 : remove_found_k(m, i, hash, key_out, value_out, kind, plain);
 }
 
@@ -1777,7 +1785,7 @@ HM_INLINE int remove_k(hm_t *m, const void *key, void *key_out, void *value_out,
 /* A lookup by find_k alone. */
 HM_INLINE void *get_searched_k(const hm_t *m, const void *key, uint64_t hash, size_t kind)
 {
-    size_t i = find_k(m, key, hash, NULL, false, kind);
+    size_t i = find_k(m, key, hash, NULL, false, true, kind);
     return i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
 }
 
@@ -1789,8 +1797,8 @@ static HM_NOINLINE void *get_on(const hm_t *m, const void *key, uint64_t hash)
 
 /*
  * The lookups in a row that the calling thread's hm_get found absent in their
- * home group, up to MISS_RUN_LIMIT, in tables of MISS_RUN_MIN_MASK + 1 buckets
- * or more. A lookup asks for its home slot before its control bytes arrive,
+ * home group (or hm_get_many absent), up to MISS_RUN_LIMIT, in tables of
+ * MISS_RUN_MIN_MASK + 1 buckets or more. A lookup asks for its home slot before its control bytes arrive,
  * so that a hit's two cache misses overlap; a miss never reads that line, and
  * in a large table it pushes control bytes out of the L3 cache. So once a
  * thread's last MISS_RUN_LIMIT lookups in such tables were misses, its lookups
@@ -1843,14 +1851,25 @@ HM_INLINE void *get_k(const hm_t *m, const void *key, size_t kind, bool watch)
  * for) before any is probed; then each probe is preceded by the hashing of the
  * key LOOKUP_AHEAD places on, whose hash takes the place of the one just used.
  * The cache misses of the keys ahead keep overlapping instead of draining
- * every LOOKUP_AHEAD keys. */
+ * every LOOKUP_AHEAD keys.
+ *
+ * In a table past MISS_RUN_MIN_MASK the call keeps the thread's miss_run, as
+ * hm_get does (each key absent a miss, each key found a hit), and asks for a
+ * key's home slot only while the count is under MISS_RUN_LIMIT: a call of 32
+ * keys asks for every line before its first result, so the count it starts
+ * with, carried over from the thread's earlier calls, decides for all of
+ * them. Batches of 32 absent u64 keys at 10M took 0.73x the time without the
+ * slot requests, and batches of present keys 1.31x (design.md, "Misses in a
+ * row"). */
 HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, void **values,
                             size_t kind)
 {
     const size_t key_size = kind ? kind : m->key_size;
     uint64_t hashes[LOOKUP_AHEAD];
     size_t found = 0;
-    hash_batch_k(m, keys, n, LOOKUP_AHEAD, hashes, false, kind);
+    const bool watch = m->mask >= MISS_RUN_MIN_MASK;
+    unsigned run = watch ? miss_run : 0;
+    hash_batch_k(m, keys, n, LOOKUP_AHEAD, hashes, false, run < MISS_RUN_LIMIT, kind);
 #if defined(__GNUC__)
     const bool prefetch = batch_prefetches(m);
 #endif
@@ -1861,13 +1880,17 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
             hashes[j % LOOKUP_AHEAD] = next;
 #if defined(__GNUC__)
             if (prefetch)
-                prefetch_home(m, next, false);
+                prefetch_home(m, next, false, run < MISS_RUN_LIMIT);
 #endif
         }
-        size_t i = find_k(m, keys + j * key_size, h, NULL, false, kind);
+        size_t i = find_k(m, keys + j * key_size, h, NULL, false, !watch, kind);
         values[j] = i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
         found += i != NOT_FOUND;
+        if (watch)
+            run = i == NOT_FOUND ? run + (run < MISS_RUN_LIMIT) : 0;
     }
+    if (watch)
+        miss_run = run;
     return found;
 }
 

@@ -1201,12 +1201,13 @@ static void sized_key(unsigned char *out, size_t key_size, uint64_t i)
     }
 }
 
-/* hm_get in tables of 2^20 buckets or more, which count the calling thread's
- * misses in a row and stop asking for the home slot after a run of them
- * (miss_run in hashmap.c): for each constant key kind, at 0.84 load (so that
- * some lookups go on past their home group), runs of 1 to 23 absent keys
- * between present ones, each answer checked against the value stored and
- * against hm_get_many, which keeps no count. */
+/* hm_get and hm_get_many in tables of 2^20 buckets or more, which count the
+ * calling thread's misses in a row and stop asking for the home slot after a
+ * run of them (miss_run in hashmap.c): for each constant key kind, at 0.84
+ * load (so that some lookups go on past their home group), runs of 1 to 23
+ * absent keys between present ones, each answer checked against the value
+ * stored and against hm_get_many of that key alone; then the same keys in
+ * calls of 1 to 40 keys, checked against hm_get. */
 static void test_hm_get_large_table_runs_of_misses(void **state)
 {
     (void)state;
@@ -1247,6 +1248,26 @@ static void test_hm_get_large_table_runs_of_misses(void **state)
             }
         }
         assert_true(hits > LOOKUPS / 20);
+        enum { BATCH = 40 };
+        unsigned char keys[BATCH * 16];
+        void *values[BATCH];
+        run = 0;
+        run_length = 1;
+        for (size_t q = 0; q < LOOKUPS;) {
+            const size_t n = 1 + q % BATCH;
+            size_t want = 0;
+            for (size_t j = 0; j < n; j++, q++) {
+                const bool present = run == run_length;
+                const uint64_t i = rng_below(&rng, N);
+                sized_key(keys + j * ks, ks, present ? 2 * i : 2 * i + 1);
+                want += present;
+                run = present ? 0 : run + 1;
+                run_length = present ? 1 + (q % 23) : run_length;
+            }
+            assert_int_equal(hm_get_many(m, keys, n, values), want);
+            for (size_t j = 0; j < n; j++)
+                assert_ptr_equal(values[j], hm_get(m, keys + j * ks));
+        }
         hm_free(m);
     }
 }
