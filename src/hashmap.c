@@ -81,6 +81,11 @@ static inline bool is_full(uint8_t c) { return (uint8_t)(c - CTRL_EMPTY) > 1; }
  * (hm_get_many took 1.04x-1.05x the time at 1,000 and 10,000 entries with
  * them), while tables of 2-3 MiB gained 5-8% from them. */
 #define BATCH_PREFETCH_MIN_TABLE ((size_t)1 << 20)
+/* A table of 2^20 buckets or more is large: its control bytes (1 MiB and more)
+ * outgrow the L2 cache, and a lookup that reads them is a cache miss more
+ * often than not. Its lookups keep miss_run, and its entries keep to the
+ * front of their groups (see erase_at_bit). */
+#define LARGE_MIN_MASK (((size_t)1 << 20) - 1)
 
 #if defined(__linux__) && defined(MREMAP_MAYMOVE)
 #define HM_MAP_TABLES 1
@@ -130,6 +135,11 @@ static inline bitmask group_match_splat(group g, group splat)
 static inline bitmask group_match_empty_or_deleted(group g)
 {
     return (bitmask)_mm_movemask_epi8(_mm_cmpgt_epi8(_mm_set1_epi8(-126), g));
+}
+
+static inline bitmask group_match_empty(group g)
+{
+    return (bitmask)_mm_movemask_epi8(_mm_cmpeq_epi8(g, _mm_set1_epi8((char)CTRL_EMPTY)));
 }
 
 static inline bitmask group_match_full(group g)
@@ -190,6 +200,7 @@ static inline bitmask group_match_full(group g)
 {
     return ~group_match_empty_or_deleted(g) & MSB_EACH;
 }
+static inline bitmask group_match_empty(group g) { return bytes_zero(g ^ MSB_EACH); }
 static inline bitmask group_match_top_bit(group g) { return g & MSB_EACH; }
 #endif
 
@@ -247,7 +258,7 @@ struct hm {
     size_t buckets;
     size_t len;
     size_t cap;         /* entries the table holds: floor(buckets * max_load) */
-    size_t growth_left; /* EMPTY slots that may still be filled before a rehash */
+    size_t growth_left; /* free slots that may still be filled before a rehash */
     size_t resizes;
     size_t key_size, value_size, value_offset, slot_size;
     size_t slot_tail; /* slot_size - 1 if it does not divide a cache line, else 0 */
@@ -677,6 +688,29 @@ static inline size_t find_insert_slot(const uint8_t *ctrl, size_t mask, uint64_t
     }
 }
 
+/*
+ * The candidates of group g that stand before its first EMPTY byte. A key
+ * whose search reaches the group at this position stands there, if anywhere:
+ * its insertion took the first free slot of the group, and a removal leaves
+ * DELETED, never EMPTY (see erase_at_bit). So a search that drops the other
+ * candidates compares fewer keys in vain.
+ * Each candidate that is not the key costs a comparison and a mispredicted
+ * branch, and in a large table the comparison reads a slot no one asked for:
+ * a cache miss that the processor cannot overlap with the next lookup's,
+ * since it must first undo what it did past the branch. Counted over 2M
+ * absent u64 keys: in 16,777,216 buckets at load 0.60 a home group holds 9.5
+ * full bytes, 2.4 of them before its first EMPTY, and a miss meets a false
+ * candidate once in 27 lookups, once in 104 with the bound; at load 0.48 (1M
+ * entries), 7.6 and 1.3 bytes, once in 33 and once in 190. A removal brings
+ * no EMPTY byte nearer, so under churn the bound widens, to the whole group
+ * at worst (what every search compared before), until the next rehash.
+ */
+static inline bitmask group_match_bounded(group g, bitmask candidates)
+{
+    const bitmask empty = group_match_empty(g);
+    return candidates & (empty ^ (empty - 1)); /* every bit when no EMPTY */
+}
+
 /* Whether a search that did not find its key in the group at pos of its
  * probe sequence, `stride` into it, ends there: when no entry with the key's
  * overflow bit (`bit`, overflow_bit of its h2) went past that group (see
@@ -714,7 +748,7 @@ static inline bool search_ends(const hm_t *m, size_t pos, size_t stride, uint8_t
  * hm_get_many in a table that keeps miss_run, which decided for itself)
  * prefetches the home slot. */
 HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *ins,
-                        bool ask_tags, bool ask_slot, size_t kind)
+                        bool ask_tags, bool ask_slot, bool bounded, size_t kind)
 {
     size_t mask = m->mask, pos = hash & mask, stride = 0;
     /* With SSE2 a lookup or removal in a map of a constant kind takes h2 and
@@ -748,7 +782,10 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *i
 #endif
     for (;;) {
         group g = group_load(m->ctrl + pos);
-        for (bitmask b = group_match_key(g, splat, h2, by_word); b; b = bitmask_next(b)) {
+        bitmask b = group_match_key(g, splat, h2, by_word);
+        if (bounded)
+            b = group_match_bounded(g, b);
+        for (; b; b = bitmask_next(b)) {
             size_t i = (pos + bitmask_lowest(b)) & mask;
             if (ask_tags && has_tags(m, kind) && !tag_may_match(m->tags[i], hash, i, mask))
                 continue;
@@ -767,9 +804,10 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *i
 
 /* A key's home group, for a map of a constant kind with SSE2: where it starts,
  * the key's word of HM_H2_WORDS (h2, its vector, its overflow bit), the
- * group's control bytes and its candidates for the key. home_group_of asks
- * for the home slot too when `ask_slot` (a constant, or hm_get's guess: see
- * miss_run). */
+ * group's control bytes and its candidates for the key, only those before the
+ * first EMPTY when `bounded` (a constant: see group_match_bounded).
+ * home_group_of asks for the home slot too when `ask_slot` (a constant, or
+ * hm_get's guess: see miss_run). */
 struct home_group {
     size_t pos;
     uint64_t word;
@@ -777,7 +815,8 @@ struct home_group {
     bitmask candidates;
 };
 
-HM_INLINE struct home_group home_group_of(const hm_t *m, uint64_t hash, bool ask_slot)
+HM_INLINE struct home_group home_group_of(const hm_t *m, uint64_t hash, bool ask_slot,
+                                          bool bounded)
 {
     struct home_group h;
     h.pos = hash & m->mask;
@@ -787,6 +826,8 @@ HM_INLINE struct home_group home_group_of(const hm_t *m, uint64_t hash, bool ask
     h.ctrl = group_load(m->ctrl + h.pos);
     h.candidates =
         group_match_key(h.ctrl, group_splat_word((uint32_t)h.word), (uint8_t)h.word, true);
+    if (bounded)
+        h.candidates = group_match_bounded(h.ctrl, h.candidates);
     return h;
 }
 
@@ -819,7 +860,7 @@ HM_INLINE size_t lookup_k(const hm_t *m, const void *key, uint64_t *hash_out, si
                           size_t kind)
 {
     *hash_out = hash_key_k(m, key, kind);
-    return find_k(m, key, *hash_out, ins, false, true, kind);
+    return find_k(m, key, *hash_out, ins, false, true, false, kind);
 }
 
 static size_t lookup(const hm_t *m, const void *key, uint64_t *hash_out, size_t *ins)
@@ -1408,7 +1449,7 @@ void hm_free(hm_t *m)
 
 /* ---- changes ------------------------------------------------------------ */
 
-/* Claims slot i, EMPTY, for a new key with the given hash and h2 (h2_for's)
+/* Claims slot i, free (EMPTY or DELETED), for a new key with the given hash and h2 (h2_for's)
  * as its control byte. `home` (a constant) when slot i is in the key's home
  * group, where overflow_note has nothing to note. */
 static inline unsigned char *occupy_at(hm_t *m, size_t i, uint64_t hash, uint8_t h2,
@@ -1454,11 +1495,18 @@ static inline int slot_for_new_key(hm_t *m, uint64_t hash, size_t *slot)
 }
 
 /*
- * Frees slot i. It becomes EMPTY, whatever its neighbours: searches end by the
- * overflow bits, not at EMPTY slots (see overflow_note). Until they did, a
- * slot that a search may have passed became a tombstone, which took reading
- * the groups on both sides of it: removals at 1,000 and 10,000 entries took
- * 0.93x-0.96x the time without that (bench/ab.sh).
+ * Frees slot i. It becomes DELETED, whatever its neighbours, and its room is
+ * free for insertions at once: searches end by the overflow bits, not at EMPTY
+ * slots (see overflow_note), so a freed slot where a search once went on past
+ * a full group loses no key. Until they did, such a slot had to become a
+ * tombstone that held its room back, which took reading the groups on both
+ * sides of it: removals at 1,000 and 10,000 entries took 0.93x-0.96x the time
+ * without that (bench/ab.sh).
+ *
+ * DELETED rather than EMPTY keeps what group_match_bounded relies on: an entry
+ * sits before the first EMPTY byte of the group where its search finds it,
+ * since it went to the first free slot there and no slot before it has
+ * become EMPTY since. Only a rehash writes EMPTY into a table again.
  *
  * Its room is given back unless its overflow byte has the entry's own bit,
  * that is unless an entry like it went past a group that starts near it
@@ -1470,7 +1518,7 @@ static inline int slot_for_new_key(hm_t *m, uint64_t hash, size_t *slot)
  */
 static inline void erase_at_bit(hm_t *m, size_t i, uint8_t bit)
 {
-    set_ctrl(m->ctrl, m->mask, i, CTRL_EMPTY);
+    set_ctrl(m->ctrl, m->mask, i, CTRL_DELETED);
     m->growth_left += !(m->overflow[i / OVERFLOW_SPAN] & bit);
     m->len--;
 }
@@ -1488,7 +1536,7 @@ HM_INLINE int insert_hashed_k(hm_t *m, const void *key, const void *value, uint6
                               size_t kind, bool plain)
 {
     size_t ins = 0;
-    size_t i = find_k(m, key, hash, &ins, true, true, kind);
+    size_t i = find_k(m, key, hash, &ins, true, true, false, kind);
     const size_t value_size = m->value_size;
     unsigned char *v;
     if (i != NOT_FOUND) {
@@ -1556,7 +1604,7 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind,
     const uint64_t hash = hash_key_k(m, key, kind);
     if (!(HM_SSE2 && kind && plain))
         return insert_hashed_k(m, key, value, hash, kind, plain);
-    const struct home_group h = home_group_of(m, hash, true);
+    const struct home_group h = home_group_of(m, hash, true, true);
     if (h.candidates) {
         unsigned char *slot = slot_at(m, (h.pos + bitmask_lowest(h.candidates)) & m->mask);
         if (!key_equal_k(m, key, slot, kind))
@@ -1710,9 +1758,9 @@ enum first_group { FIRST_FOUND, FIRST_ABSENT, FIRST_GOES_ON };
  * 0.981x-0.985x the time and hits 0.972x-0.994x (design.md, "Probing").
  */
 HM_INLINE enum first_group find_first_k(const hm_t *m, const void *key, uint64_t hash,
-                                        size_t kind, size_t *slot, bool ask_slot)
+                                        size_t kind, size_t *slot, bool ask_slot, bool bounded)
 {
-    const struct home_group h = home_group_of(m, hash, ask_slot);
+    const struct home_group h = home_group_of(m, hash, ask_slot, bounded);
     if (h.candidates) {
         *slot = (h.pos + bitmask_lowest(h.candidates)) & m->mask;
         return key_equal_k(m, key, slot_at(m, *slot), kind) ? FIRST_FOUND : FIRST_GOES_ON;
@@ -1740,7 +1788,7 @@ HM_INLINE int remove_found_k(hm_t *m, size_t i, uint64_t hash, void *key_out, vo
 HM_INLINE int remove_searched_k(hm_t *m, const void *key, void *key_out, void *value_out,
                                 uint64_t hash, size_t kind, bool plain)
 {
-    size_t i = find_k(m, key, hash, NULL, false, true, kind);
+    size_t i = find_k(m, key, hash, NULL, false, true, false, kind);
     return i == NOT_FOUND ? 0 : remove_found_k(m, i, hash, key_out, value_out, kind, plain);
 }
 
@@ -1772,7 +1820,7 @@ HM_INLINE int remove_k(hm_t *m, const void *key, void *key_out, void *value_out,
     if (!(HM_SSE2 && kind))
         return remove_searched_k(m, key, key_out, value_out, hash, kind, plain);
     size_t i;
-    switch (find_first_k(m, key, hash, kind, &i, true)) {
+    switch (find_first_k(m, key, hash, kind, &i, true, false)) {
     case FIRST_FOUND:
         return remove_found_k(m, i, hash, key_out, value_out, kind, plain);
     case FIRST_ABSENT:
@@ -1785,7 +1833,7 @@ HM_INLINE int remove_k(hm_t *m, const void *key, void *key_out, void *value_out,
 /* A lookup by find_k alone. */
 HM_INLINE void *get_searched_k(const hm_t *m, const void *key, uint64_t hash, size_t kind)
 {
-    size_t i = find_k(m, key, hash, NULL, false, true, kind);
+    size_t i = find_k(m, key, hash, NULL, false, true, false, kind);
     return i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
 }
 
@@ -1797,9 +1845,9 @@ static HM_NOINLINE void *get_on(const hm_t *m, const void *key, uint64_t hash)
 
 /*
  * The lookups in a row that the calling thread's hm_get found absent in their
- * home group (or hm_get_many absent), up to MISS_RUN_LIMIT, in tables of
- * MISS_RUN_MIN_MASK + 1 buckets or more. A lookup asks for its home slot before its control bytes arrive,
- * so that a hit's two cache misses overlap; a miss never reads that line, and
+ * home group (or hm_get_many absent), up to MISS_RUN_LIMIT, in large tables
+ * (LARGE_MIN_MASK). A lookup asks for its home slot before its control bytes
+ * arrive, so that a hit's two cache misses overlap; a miss never reads that line, and
  * in a large table it pushes control bytes out of the L3 cache. So once a
  * thread's last MISS_RUN_LIMIT lookups in such tables were misses, its lookups
  * stop asking until one hits. In a random mix of hits (a share p) and misses,
@@ -1821,9 +1869,8 @@ static _Thread_local unsigned miss_run __attribute__((tls_model("initial-exec"))
 static _Thread_local unsigned miss_run;
 #endif
 enum { MISS_RUN_LIMIT = 8 };
-#define MISS_RUN_MIN_MASK (((size_t)1 << 20) - 1)
 
-/* hm_get's body. `watch` (a constant) for a table past MISS_RUN_MIN_MASK,
+/* hm_get's body. `watch` (a constant) for a table past LARGE_MIN_MASK,
  * whose lookups keep miss_run. */
 HM_INLINE void *get_k(const hm_t *m, const void *key, size_t kind, bool watch)
 {
@@ -1832,7 +1879,7 @@ HM_INLINE void *get_k(const hm_t *m, const void *key, size_t kind, bool watch)
         return get_searched_k(m, key, hash, kind);
     size_t i;
     const unsigned run = watch ? miss_run : 0;
-    switch (find_first_k(m, key, hash, kind, &i, run < MISS_RUN_LIMIT)) {
+    switch (find_first_k(m, key, hash, kind, &i, run < MISS_RUN_LIMIT, watch)) {
     case FIRST_FOUND:
         if (watch && run)
             miss_run = 0;
@@ -1853,7 +1900,7 @@ HM_INLINE void *get_k(const hm_t *m, const void *key, size_t kind, bool watch)
  * The cache misses of the keys ahead keep overlapping instead of draining
  * every LOOKUP_AHEAD keys.
  *
- * In a table past MISS_RUN_MIN_MASK the call keeps the thread's miss_run, as
+ * In a table past LARGE_MIN_MASK the call keeps the thread's miss_run, as
  * hm_get does (each key absent a miss, each key found a hit), and asks for a
  * key's home slot only while the count is under MISS_RUN_LIMIT: a call of 32
  * keys asks for every line before its first result, so the count it starts
@@ -1867,7 +1914,7 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
     const size_t key_size = kind ? kind : m->key_size;
     uint64_t hashes[LOOKUP_AHEAD];
     size_t found = 0;
-    const bool watch = m->mask >= MISS_RUN_MIN_MASK;
+    const bool watch = m->mask >= LARGE_MIN_MASK;
     unsigned run = watch ? miss_run : 0;
     hash_batch_k(m, keys, n, LOOKUP_AHEAD, hashes, false, run < MISS_RUN_LIMIT, kind);
 #if defined(__GNUC__)
@@ -1883,7 +1930,7 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
                 prefetch_home(m, next, false, run < MISS_RUN_LIMIT);
 #endif
         }
-        size_t i = find_k(m, keys + j * key_size, h, NULL, false, !watch, kind);
+        size_t i = find_k(m, keys + j * key_size, h, NULL, false, !watch, watch, kind);
         values[j] = i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
         found += i != NOT_FOUND;
         if (watch)
@@ -2073,7 +2120,7 @@ void *hm_get(const hm_t *m, const void *key)
 {
     if (!m || !key)
         return NULL;
-    if (HM_SSE2 && HM_UNLIKELY(m->mask >= MISS_RUN_MIN_MASK))
+    if (HM_SSE2 && HM_UNLIKELY(m->mask >= LARGE_MIN_MASK))
         BY_KIND_FUNCTION(m, get_watched_, m, key)
     BY_KIND_FUNCTION(m, get_, m, key)
 }

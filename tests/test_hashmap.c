@@ -1272,6 +1272,65 @@ static void test_hm_get_large_table_runs_of_misses(void **state)
     }
 }
 
+/*
+ * In a large table a lookup compares only the candidates before the first
+ * EMPTY byte of the key's home group, and an insertion likewise: that holds
+ * because a removal leaves DELETED, never EMPTY. Removes a third of the keys
+ * at 0.84 load in 2^20 buckets, then checks that every key left is found
+ * (one key and batched), that the removed ones are absent, and that putting
+ * the keys back adds each removed key once and replaces every other.
+ */
+static void test_large_table_removals_keep_keys_found(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {4, 8, 16};
+    enum { N = 880000 };
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        const size_t ks = sizes[si];
+        hm_config c = {.key_size = ks, .value_size = 8, .capacity = 900000, .seed = test_seed};
+        hm_t *m = new_map(&c);
+        const size_t buckets = hm_buckets(m);
+        assert_true(buckets >= (size_t)1 << 20);
+        unsigned char key[16];
+        for (uint64_t i = 0; i < N; i++) {
+            sized_key(key, ks, i);
+            assert_int_equal(hm_insert(m, key, &i), HM_OK);
+        }
+        for (uint64_t i = 0; i < N; i += 3) {
+            sized_key(key, ks, i);
+            assert_int_equal(hm_remove(m, key, NULL, NULL), 1);
+        }
+        const size_t removed = (N + 2) / 3;
+        assert_int_equal(hm_len(m), N - removed);
+        for (uint64_t i = 0; i < N; i++) {
+            sized_key(key, ks, i);
+            const uint64_t *p = hm_get(m, key);
+            void *batched = &batched;
+            assert_int_equal(hm_get_many(m, key, 1, &batched), i % 3 != 0);
+            assert_ptr_equal(batched, p);
+            if (i % 3 == 0) {
+                assert_null(p);
+            } else {
+                assert_non_null(p);
+                assert_int_equal(*p, i);
+            }
+        }
+        for (uint64_t i = 0; i < N; i++) {
+            sized_key(key, ks, i);
+            const uint64_t v = i + 1;
+            assert_int_equal(hm_insert(m, key, &v), i % 3 ? HM_REPLACED : HM_OK);
+        }
+        assert_int_equal(hm_len(m), N);
+        for (uint64_t i = 0; i < N; i++) {
+            sized_key(key, ks, i);
+            const uint64_t *p = hm_get(m, key);
+            assert_non_null(p);
+            assert_int_equal(*p, i + 1);
+        }
+        hm_free(m);
+    }
+}
+
 static void test_hm_get_null_args(void **state)
 {
     (void)state;
@@ -4335,6 +4394,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_get_present_and_absent),
         cmocka_unit_test(test_h2_words_table),
         cmocka_unit_test(test_hm_get_large_table_runs_of_misses),
+        cmocka_unit_test(test_large_table_removals_keep_keys_found),
         cmocka_unit_test(test_hm_get_null_args),
         cmocka_unit_test(test_hm_get_empty_map),
         cmocka_unit_test(test_hm_get_value_is_writable),
