@@ -1872,6 +1872,12 @@ static _Thread_local unsigned miss_run;
 #endif
 enum { MISS_RUN_LIMIT = 8 };
 
+/* miss_run after one more miss: it stops counting at MISS_RUN_LIMIT. */
+static inline unsigned miss_run_after_miss(unsigned run) { return run + (run < MISS_RUN_LIMIT); }
+
+/* Whether a table is large (LARGE_MIN_MASK): its lookups keep miss_run. */
+static inline bool is_large(const hm_t *m) { return m->mask >= LARGE_MIN_MASK; }
+
 /* hm_get's body. `watch` (a constant) for a table past LARGE_MIN_MASK,
  * whose lookups keep miss_run and bound their candidates (group_match_bounded:
  * misses at 1M took 0.78x-0.87x the time, at 10M 0.56x-0.68x). */
@@ -1889,7 +1895,7 @@ HM_INLINE void *get_k(const hm_t *m, const void *key, size_t kind, bool watch)
         return value_of(m, slot_at(m, i));
     case FIRST_ABSENT:
         if (watch)
-            miss_run = run + (run < MISS_RUN_LIMIT);
+            miss_run = miss_run_after_miss(run);
         return NULL;
     default:
         return get_on(m, key, hash);
@@ -1919,7 +1925,7 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
     const size_t key_size = kind ? kind : m->key_size;
     uint64_t hashes[LOOKUP_AHEAD];
     size_t found = 0;
-    const bool watch = m->mask >= LARGE_MIN_MASK;
+    const bool watch = is_large(m);
     unsigned run = watch ? miss_run : 0;
     hash_batch_k(m, keys, n, LOOKUP_AHEAD, hashes, false, run < MISS_RUN_LIMIT, kind);
 #if defined(__GNUC__)
@@ -1939,7 +1945,7 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
         values[j] = i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
         found += i != NOT_FOUND;
         if (watch)
-            run = i == NOT_FOUND ? run + (run < MISS_RUN_LIMIT) : 0;
+            run = i == NOT_FOUND ? miss_run_after_miss(run) : 0;
     }
     if (watch)
         miss_run = run;
@@ -2125,7 +2131,7 @@ void *hm_get(const hm_t *m, const void *key)
 {
     if (!m || !key)
         return NULL;
-    if (HM_SSE2 && HM_UNLIKELY(m->mask >= LARGE_MIN_MASK))
+    if (HM_SSE2 && HM_UNLIKELY(is_large(m)))
         BY_KIND_FUNCTION(m, get_watched_, m, key)
     BY_KIND_FUNCTION(m, get_, m, key)
 }

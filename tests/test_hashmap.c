@@ -1201,6 +1201,16 @@ static void sized_key(unsigned char *out, size_t key_size, uint64_t i)
     }
 }
 
+/* A map of key_size ks (4, 8 or 16) and 8-byte values, sized for 900,000
+ * entries: a table of 2^20 buckets, large to hashmap.c (LARGE_MIN_MASK). */
+static hm_t *new_large_map(size_t ks)
+{
+    hm_config c = {.key_size = ks, .value_size = 8, .capacity = 900000, .seed = test_seed};
+    hm_t *m = new_map(&c);
+    assert_true(hm_buckets(m) >= (size_t)1 << 20);
+    return m;
+}
+
 /* hm_get and hm_get_many in tables of 2^20 buckets or more, which count the
  * calling thread's misses in a row and stop asking for the home slot after a
  * run of them (miss_run in hashmap.c): for each constant key kind, at 0.84
@@ -1215,9 +1225,7 @@ static void test_hm_get_large_table_runs_of_misses(void **state)
     enum { N = 880000, LOOKUPS = 60000 };
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
         const size_t ks = sizes[si];
-        hm_config c = {.key_size = ks, .value_size = 8, .capacity = 900000, .seed = test_seed};
-        hm_t *m = new_map(&c);
-        assert_true(hm_buckets(m) >= (size_t)1 << 20);
+        hm_t *m = new_large_map(ks);
         const size_t buckets = hm_buckets(m);
         unsigned char key[16];
         for (uint64_t i = 0; i < N; i++) {
@@ -1287,10 +1295,7 @@ static void test_large_table_removals_keep_keys_found(void **state)
     enum { N = 880000 };
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
         const size_t ks = sizes[si];
-        hm_config c = {.key_size = ks, .value_size = 8, .capacity = 900000, .seed = test_seed};
-        hm_t *m = new_map(&c);
-        const size_t buckets = hm_buckets(m);
-        assert_true(buckets >= (size_t)1 << 20);
+        hm_t *m = new_large_map(ks);
         unsigned char key[16];
         for (uint64_t i = 0; i < N; i++) {
             sized_key(key, ks, i);
