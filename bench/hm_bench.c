@@ -1226,8 +1226,9 @@ static size_t format_key(char *out, uint64_t i)
 }
 
 /* What Rust's `impl Hash for str` feeds the hasher is the bytes, then 0xff.
- * A key shorter than 32 bytes (the workload's have at most 12) goes into one
- * buffer with its 0xff, so that one call hashes it; true when it did. */
+ * A key shorter than 32 bytes (every key format_key makes: at most 24) goes
+ * into one buffer with its 0xff, so that one call hashes it; true when it
+ * did. */
 static bool str_with_ff(unsigned char buf[32], const char *p, size_t len)
 {
     if (len >= 32)
