@@ -10,8 +10,9 @@
  * order and width, to hm_hash_bytes(): the map's own seeded SipHash-1-3, so
  * the custom hash keeps the default's protection against chosen collisions.
  *
- * A map with a custom hash also keeps 4 bytes of each key's hash in the table,
- * so that growing never calls the hash function again.
+ * A map with a custom hash also keeps a tag byte of each key's hash in the
+ * table, so that growing calls the hash function again for only about one
+ * entry in nine.
  */
 #include <hashmap.h>
 #include <stdint.h>

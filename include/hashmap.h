@@ -12,32 +12,35 @@
  * handles to something (a `char *`, a file descriptor), the map owns that
  * thing from then on when `key_drop` / `value_drop` are set: the map calls
  * them exactly once for every key and value it lets go of, namely
- *  - hm_insert() replacing a value: the old value, and the caller's key
- *    (the stored key is kept);
+ *  - hm_insert() (and each key of hm_insert_many()) replacing a value: the
+ *    old value, and the caller's key (the stored key is kept);
  *  - hm_remove() without an out-parameter for that part, hm_retain() for each
  *    rejected entry, hm_clear() and hm_free() for every entry.
  * Bytes handed back through hm_remove()'s `key_out` / `value_out` are the
  * caller's again and are not dropped. A call that fails drops nothing.
  *
- * Invalidation. A pointer returned by hm_get(), hm_entry() or hm_iter_next()
- * stays valid until the next call that changes the map (insert, entry,
- * remove, retain, clear, reserve, resize, free). During an iteration the
- * entry just returned may be removed; any insertion ends the iteration's
- * guarantees (entries may then be missed or seen twice).
+ * Invalidation. A pointer returned by hm_get(), hm_get_many(), hm_entry(),
+ * hm_iter_next() or hm_iter_many() stays valid until the next call that
+ * changes the map (insert, insert_many, entry, remove, retain, clear, reserve,
+ * resize, free). During an iteration the entry just returned may be removed;
+ * any insertion ends the iteration's guarantees (entries may then be missed or
+ * seen twice).
  *
  * Callbacks. The hash, equality and drop functions, `on_resize` and
  * hm_retain()'s `keep` run inside the call that uses them, while the map may
  * be half way through a change (a rehash, a clear, a free): they must not
  * change or free the map they were called for, and only `on_resize`, called
- * once a resize is complete, may read it.
+ * once a resize is complete, may read it (a hash function may still call
+ * hm_hash_bytes() on it, which reads only the map's SipHash key).
  *
  * Errors are negative status codes (HM_ENOMEM, HM_EINVAL, HM_ERANGE);
  * hm_strerror() describes them. A call that fails leaves the map exactly as
  * it was.
  *
  * Threads. Readers (hm_get(), hm_contains(), hm_get_many(), hm_len(),
- * hm_iter_next(), hm_get_stats()) may run in parallel with each other on one
- * map; anything that changes the map needs the map to itself.
+ * hm_capacity(), hm_buckets(), hm_iter_next(), hm_iter_many(), hm_get_stats(),
+ * hm_hash_bytes()) may run in parallel with each other on one map; anything
+ * that changes the map needs the map to itself.
  */
 #ifndef HASHMAP_H
 #define HASHMAP_H
@@ -121,7 +124,9 @@ typedef struct hm_stats {
     size_t len;        /**< entries */
     size_t buckets;    /**< slots */
     size_t tombstones; /**< room removals gave up until the next rehash (see hm_capacity) */
-    size_t bytes;      /**< bytes the map holds from its allocator now */
+    size_t bytes;      /**< bytes the map and its table take now (with the default allocator a
+                            table of 2 MiB or more is a mapping of its own, whose rounding up
+                            to whole 2 MiB this does not count) */
     size_t resizes;    /**< changes of the bucket count since hm_new() */
     size_t max_probe;  /**< most slot groups any present key's lookup examines */
     double mean_probe; /**< mean groups examined over present keys (0 when empty) */
@@ -134,9 +139,10 @@ typedef struct hm_stats {
  * @brief Creates a map as @p config describes.
  *
  * The configuration is copied, and so are the allocator and the seed.
- * @return the map, or NULL with errno EINVAL for a bad configuration (key_size
- * 0, max_load outside (0, 1), an allocator missing a function, sizes whose
- * table would overflow) or ENOMEM when memory cannot be had.
+ * @return the map, or NULL with errno EINVAL for a bad configuration (a NULL
+ * @p config, key_size 0, max_load outside (0, 1), an allocator missing a
+ * function, sizes whose table would overflow) or ENOMEM when memory cannot be
+ * had.
  */
 HM_API hm_t *hm_new(const hm_config *config);
 
@@ -256,7 +262,7 @@ HM_API bool hm_iter_next(const hm_t *map, size_t *cursor, const void **key, void
  * the entries returned may be removed, any insertion ends the iteration's
  * guarantees.
  * @return how many entries were returned, 1 to @p max while any remain; 0
- * when done or on a NULL map or cursor.
+ * when done, on a NULL map or cursor, or for @p max 0.
  */
 HM_API size_t hm_iter_many(const hm_t *map, size_t *cursor, const void **keys, void **values,
                            size_t max);
@@ -274,7 +280,11 @@ HM_API void hm_retain(hm_t *map, bool (*keep)(const void *key, void *value, void
  */
 HM_API size_t hm_get_many(const hm_t *map, const void *keys, size_t n, void **values);
 
-/** @brief The map's seeded SipHash-1-3 of @p len bytes, for custom hash functions. */
+/**
+ * @brief The map's seeded SipHash-1-3 of @p len bytes, for custom hash functions.
+ * @return the hash (that of the empty input for @p data NULL and @p len 0); 0 for
+ * a NULL map, or @p data NULL with @p len > 0.
+ */
 HM_API uint64_t hm_hash_bytes(const hm_t *map, const void *data, size_t len);
 
 /**
@@ -294,8 +304,9 @@ HM_API bool hm_equal_cstr(const void *a, const void *b, void *udata);
 /** @brief A static description of @p status; never NULL. */
 HM_API const char *hm_strerror(int status);
 
-/** @brief Fills @p out with the map's counters (all zero for a NULL map); walks the
- * table, O(buckets). */
+/** @brief Fills @p out with the map's counters (all zero for a NULL map; nothing for a
+ * NULL @p out); walks the table and every probe sequence, O(buckets) while probes are
+ * short, and calls the hash function once per entry. */
 HM_API void hm_get_stats(const hm_t *map, hm_stats *out);
 
 #ifdef __cplusplus

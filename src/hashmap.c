@@ -49,10 +49,10 @@
 #endif
 
 /* Control bytes: EMPTY, DELETED, or a full slot's h2, any other value (see
- * h2_for). DELETED marks an entry still to be placed during a rehash (see
- * mark_pending): removals leave EMPTY. As signed bytes EMPTY and DELETED are
- * -128 and -127, the two smallest, so one signed compare finds the free
- * slots. */
+ * h2_for). DELETED marks a slot that a removal freed (see erase_at_bit) and,
+ * during a rehash, an entry still to be placed (see mark_pending). As signed
+ * bytes EMPTY and DELETED are -128 and -127, the two smallest, so one signed
+ * compare finds the free slots. */
 enum { CTRL_EMPTY = 0x80, CTRL_DELETED = 0x81 };
 
 static inline bool is_full(uint8_t c) { return (uint8_t)(c - CTRL_EMPTY) > 1; }
@@ -338,7 +338,8 @@ static size_t cap_for_buckets(size_t buckets, double max_load)
     if (buckets == 0)
         return 0;
     double c = (double)buckets * max_load;
-    /* At least one slot stays EMPTY, which is what ends every probe. */
+    /* At least one slot stays free (EMPTY or DELETED), where an insertion's
+     * search for a free slot (find_insert_slot) ends. */
     return c >= (double)buckets ? buckets - 1 : (size_t)c;
 }
 
@@ -516,13 +517,13 @@ static inline bool tag_may_match(uint8_t t, uint64_t hash, size_t i, size_t mask
  * hm_clear), so a clear bit proves that the key is not past that group.
  *
  * The idea is boost's (each of its groups has an overflow byte). It makes
- * EMPTY bytes no part of a search's end, so that a removal can always leave
- * its slot EMPTY, where a lookup that stopped at an EMPTY needed a tombstone
- * wherever a search may have passed (see erase_at). Until then the bits
- * covered the first group only: without any, an absent key's lookup went on
- * whenever its first group was full, as a quarter of first groups are at 0.76
- * load (u64 in 131,072 buckets: a miss took 11.2 ns there against 7.2 at 0.46
- * load; with them, 8.5).
+ * EMPTY bytes no part of a search's end, so that a removal frees its slot
+ * without looking at its neighbours, where a lookup that stopped at an EMPTY
+ * needed a tombstone wherever a search may have passed (see erase_at_bit).
+ * Until then the bits covered the first group only: without any, an absent
+ * key's lookup went on whenever its first group was full, as a quarter of
+ * first groups are at 0.76 load (u64 in 131,072 buckets: a miss took 11.2 ns
+ * there against 7.2 at 0.46 load; with them, 8.5).
  */
 static inline uint8_t overflow_bit(uint8_t h2) { return (uint8_t)(1u << (h2 & 7)); }
 
@@ -673,7 +674,8 @@ HM_INLINE bool key_equal_k(const hm_t *m, const void *a, const void *b, size_t k
 
 /* The first free slot on the probe sequence of a key with this hash: EMPTY
  * or DELETED, or with `tagged_rehash` any byte with the top bit set (see
- * mark_pending). The table has an EMPTY slot, so the search ends. */
+ * mark_pending). The table always has a free slot (cap_for_buckets) and the
+ * probe sequence visits every group, so the search ends. */
 static inline size_t find_insert_slot(const uint8_t *ctrl, size_t mask, uint64_t hash,
                                       bool tagged_rehash)
 {
@@ -715,7 +717,7 @@ static inline bitmask group_match_bounded(group g, bitmask candidates)
  * probe sequence, `stride` into it, ends there: when no entry with the key's
  * overflow bit (`bit`, overflow_bit of its h2) went past that group (see
  * overflow_note), and in any case once it has seen every group of the table
- * (the first of them twice), whose bits may all be set. The bound tests
+ * (the last of them twice), whose bits may all be set. The bound tests
  * stride alone: with `stride + GROUP_WIDTH > mask`, which sees no group
  * twice, GCC computed the overflow bit before the loop, on the hits' path too
  * (u64 lookups at 1,000 to 100,000 entries took 1.01x-1.02x the time). */
@@ -1065,8 +1067,8 @@ static void report_resize(hm_t *m, size_t old_buckets, uint64_t start)
     m->on_resize(&info, m->udata);
 }
 
-/* Slots that removals gave up until the next rehash (see erase_at). Not
- * kept: the entries, the EMPTY slots that may still be filled and these make
+/* Slots that removals gave up until the next rehash (see erase_at_bit). Not
+ * kept: the entries, the free slots that may still be filled and these make
  * up cap, so a removal and an insert update one counter fewer. */
 static inline size_t tombstones_of(const hm_t *m) { return m->cap - m->len - m->growth_left; }
 
@@ -1196,7 +1198,7 @@ static void fix_mirror(uint8_t *ctrl, size_t buckets)
 }
 
 /* Clears the overflow bits of a table at its size and gives back the room
- * that removals gave up (see erase_at). */
+ * that removals gave up (see erase_at_bit). */
 static void rehash_same_size(hm_t *m)
 {
     memset(m->overflow, 0, overflow_bytes(m->buckets));
@@ -1497,8 +1499,8 @@ static inline int slot_for_new_key(hm_t *m, uint64_t hash, size_t *slot)
 }
 
 /*
- * Frees slot i. It becomes DELETED, whatever its neighbours, and its room is
- * free for insertions at once: searches end by the overflow bits, not at EMPTY
+ * Frees slot i. It becomes DELETED, whatever its neighbours, and insertions
+ * may fill it at once: searches end by the overflow bits, not at EMPTY
  * slots (see overflow_note), so a freed slot where a search once went on past
  * a full group loses no key. Until they did, such a slot had to become a
  * tombstone that held its room back, which took reading the groups on both
@@ -1508,7 +1510,8 @@ static inline int slot_for_new_key(hm_t *m, uint64_t hash, size_t *slot)
  * DELETED rather than EMPTY keeps what group_match_bounded relies on: an entry
  * sits before the first EMPTY byte of the group where its search finds it,
  * since it went to the first free slot there and no slot before it has
- * become EMPTY since. Only a rehash writes EMPTY into a table again.
+ * become EMPTY since. Only a rehash (or hm_clear, which empties the table)
+ * writes EMPTY into a table again.
  *
  * Its room is given back unless its overflow byte has the entry's own bit,
  * that is unless an entry like it went past a group that starts near it
@@ -2150,7 +2153,7 @@ size_t hm_get_many(const hm_t *m, const void *keys, size_t n, void **values)
 
 size_t hm_len(const hm_t *m) { return m ? m->len : 0; }
 /* Like Rust's HashMap::capacity: what the map holds before it must allocate.
- * Room that removals gave up (see erase_at) is missing until a rehash. */
+ * Room that removals gave up (see erase_at_bit) is missing until a rehash. */
 size_t hm_capacity(const hm_t *m) { return m ? m->len + m->growth_left : 0; }
 size_t hm_buckets(const hm_t *m) { return m ? m->buckets : 0; }
 
