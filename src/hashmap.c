@@ -274,6 +274,7 @@ struct hm {
     bool default_alloc;
     bool keep_tags; /* a custom hash may chase pointers: keep tags for growth */
     bool plain_insert; /* no drop callbacks, values copy_inline copies: see insert_k */
+    bool huge_advised; /* the table's mapping has the advice for huge pages (table_grow) */
     unsigned char scratch[]; /* one slot, for swaps during a rehash in place */
 };
 
@@ -1009,27 +1010,33 @@ static bool populate_grown(void *p, size_t old_bytes, size_t bytes)
  * Only a table so faulted in gets the advice for huge pages; one that grows
  * without `populate` (hm_reserve far past its entries) goes without it until
  * a doubling has faulted it in. */
-static void *table_grow(const hm_t *m, void *p, size_t old_bytes, size_t new_bytes, bool populate)
+static void *table_grow(hm_t *m, void *p, size_t old_bytes, size_t new_bytes, bool populate)
 {
 #if HM_MAP_TABLES
     if (is_mapped(m, new_bytes)) {
         if (is_mapped(m, old_bytes)) {
             /* Small pages for the new half: the advice for huge pages is
              * taken back, and given again only once they are all faulted in
-             * (see is_mapped), never to pages still to be faulted in. */
+             * (see is_mapped), never to pages still to be faulted in. A
+             * failed mremap gives it back only to a table that had it: one
+             * never faulted in whole (sized at creation, grown by hm_reserve)
+             * would otherwise fault in huge pages one insert at a time. */
             advise_huge(p, old_bytes, false);
             void *q = mremap(p, mapped_length(old_bytes), mapped_length(new_bytes), MREMAP_MAYMOVE);
             if (q == MAP_FAILED) {
-                advise_huge(p, old_bytes, true);
+                if (m->huge_advised)
+                    advise_huge(p, old_bytes, true);
                 return NULL;
             }
-            if (populate && populate_grown(q, old_bytes, new_bytes))
+            m->huge_advised = populate && populate_grown(q, old_bytes, new_bytes);
+            if (m->huge_advised)
                 advise_huge(q, new_bytes, true);
             return q;
         }
         void *q = map_table(new_bytes);
         if (q) {
-            if (populate && populate_grown(q, 0, new_bytes))
+            m->huge_advised = populate && populate_grown(q, 0, new_bytes);
+            if (m->huge_advised)
                 advise_huge(q, new_bytes, true);
             memcpy(q, p, old_bytes);
             m->alloc.free(p, old_bytes, m->alloc.ctx);
@@ -1280,6 +1287,7 @@ static int move_to_new(hm_t *m, size_t new_buckets)
     }
     release_table(m);
     set_table(m, base, new_buckets);
+    m->huge_advised = false; /* a new table, or none: see table_grow */
     if (new_buckets != old_buckets)
         report_resize(m, old_buckets, start);
     return HM_OK;

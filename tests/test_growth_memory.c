@@ -297,16 +297,20 @@ static void test_growth_past_threshold_faults_small_pages(void **state)
  * a table of `buckets`, whose growth a limit on the address space then
  * refuses. Returns 0 when that insert returned HM_ENOMEM and left the map as
  * it was (length, buckets, every entry; in a build whose huge-page threshold
- * the table passes, still advised for huge pages, the advice taken back for
- * the growth being given again), and the same insert succeeded, doubling the
- * table, once the limit was lifted; else the number of the check that failed. */
-static int refused_growth(size_t buckets)
+ * the table passes, its advice for huge pages as it was: given again after
+ * being taken back for the growth to a table that doublings grew, never given
+ * to one `sized` at creation, which no growth has faulted in whole), and the
+ * same insert succeeded, doubling the table, once the limit was lifted; else
+ * the number of the check that failed. */
+static int refused_growth(size_t buckets, bool sized)
 {
-    hm_config c = {.key_size = 16, .value_size = 32};
+    hm_config c = {.key_size = 16, .value_size = 32, .capacity = sized ? buckets / 8 * 7 : 0};
     hm_t *m = hm_new(&c);
     uint64_t key[2], value[4] = {0}, n = 0;
     if (!m)
         return 1;
+    if (sized && hm_buckets(m) != buckets)
+        return 14;
     while (hm_buckets(m) < buckets || hm_len(m) < hm_capacity(m)) {
         flat_key(n, key);
         value[0] = n;
@@ -347,7 +351,8 @@ static int refused_growth(size_t buckets)
     hm_stats st;
     hm_get_stats(m, &st);
     flat_key(0, key);
-    if (st.bytes >= (size_t)HM_HUGE_PAGE_MIN_MIB << 20 && mapping_of(hm_get(m, key)).advised == 0)
+    if (st.bytes >= (size_t)HM_HUGE_PAGE_MIN_MIB << 20 &&
+        mapping_of(hm_get(m, key)).advised != (sized ? 0 : 1))
         return 11;
 #endif
 
@@ -371,25 +376,33 @@ static int refused_growth(size_t buckets)
  * where a mapping grows by mremap (2^17, 6.4 MB). In a build whose huge-page
  * threshold is within reach (CI's 16 MiB), also a mapping past it (2^19,
  * 25 MiB), whose growth takes back the advice for huge pages before its
- * mremap and must give it again when that fails. Each in a child process,
- * whose limit cannot touch the test runner. */
+ * mremap and must give it again when that fails, and the same table sized at
+ * creation, which never had the advice and must not get it from the failure.
+ * Each in a child process, whose limit cannot touch the test runner. */
 static void test_hm_insert_refused_growth_keeps_map(void **state)
 {
     (void)state;
 #ifdef UNDER_ASAN
     skip(); /* ASan reserves terabytes of address space: any such limit stops it */
 #endif
-    const size_t sizes[] = {(size_t)1 << 15, (size_t)1 << 17, (size_t)1 << 19};
-    const size_t count = THRESHOLD_IN_REACH ? 3 : 2;
+    const struct {
+        size_t buckets;
+        bool sized;
+    } cases[] = {{(size_t)1 << 15, false},
+                 {(size_t)1 << 17, false},
+                 {(size_t)1 << 19, false},
+                 {(size_t)1 << 19, true}};
+    const size_t count = THRESHOLD_IN_REACH ? 4 : 2;
     for (size_t k = 0; k < count; k++) {
         fflush(NULL);
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0)
-            _exit(refused_growth(sizes[k]));
+            _exit(refused_growth(cases[k].buckets, cases[k].sized));
         int status = 0;
         assert_int_equal(waitpid(pid, &status, 0), pid);
-        printf("growth from %zu buckets refused: child %s %d\n", sizes[k],
+        printf("growth from %zu buckets%s refused: child %s %d\n", cases[k].buckets,
+               cases[k].sized ? " (sized at creation)" : "",
                WIFEXITED(status) ? "exited with" : "killed by signal",
                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
         assert_true(WIFEXITED(status));
