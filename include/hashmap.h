@@ -19,10 +19,10 @@
  * Bytes handed back through hm_remove()'s `key_out` / `value_out` are the
  * caller's again and are not dropped. A call that fails drops nothing.
  *
- * Invalidation. A pointer returned by hm_get(), hm_get_many(), hm_entry(),
- * hm_iter_next() or hm_iter_many() stays valid until the next call that
- * changes the map (insert, insert_many, entry, remove, retain, clear, reserve,
- * resize, free). During an iteration the entry just returned may be removed;
+ * Invalidation. A pointer returned or handed back by hm_get(), hm_get_many(),
+ * hm_entry(), hm_iter_next() or hm_iter_many() stays valid until the next call
+ * that changes the map (insert, insert_many, entry, remove, retain, clear,
+ * reserve, resize, free). During an iteration the entry just returned may be removed;
  * any insertion ends the iteration's guarantees (entries may then be missed or
  * seen twice).
  *
@@ -31,7 +31,7 @@
  * be half way through a change (a rehash, a clear, a free): they must not
  * change or free the map they were called for, and only `on_resize`, called
  * once a resize is complete, may read it (a hash function may still call
- * hm_hash_bytes() on it, which reads only the map's SipHash key).
+ * hm_hash_bytes() on it, which reads only the map's SipHash state).
  *
  * Errors are negative status codes (HM_ENOMEM, HM_EINVAL, HM_ERANGE);
  * hm_strerror() describes them. A call that fails leaves the map exactly as

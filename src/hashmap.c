@@ -913,12 +913,12 @@ static uint64_t slot_hash(const hm_t *m, size_t i, uint8_t h2, size_t old_mask, 
  * 10M entries, its last growth past 512 MiB: 1.02 s against 0.11 s for the
  * one before it, half the size). See docs/design.md. A user's allocator
  * decides about its own memory. */
+#if HM_MAP_TABLES
 static bool is_mapped(const hm_t *m, size_t bytes)
 {
-    return HM_MAP_TABLES && m->default_alloc && bytes >= HUGE_PAGE_BYTES;
+    return m->default_alloc && bytes >= HUGE_PAGE_BYTES;
 }
 
-#if HM_MAP_TABLES
 static size_t mapped_length(size_t bytes)
 {
     return (bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
@@ -983,6 +983,7 @@ static void table_free(const hm_t *m, void *p, size_t bytes)
  * time (1.1-1.2 against 1.5-1.6 us per 4 KiB here); returns whether it did.
  * Where the kernel lacks it (before Linux 5.14), the pages are faulted in as
  * written. */
+#if HM_MAP_TABLES
 static bool populate_grown(void *p, size_t old_bytes, size_t bytes)
 {
 #if defined(MADV_POPULATE_WRITE)
@@ -1000,6 +1001,7 @@ static bool populate_grown(void *p, size_t old_bytes, size_t bytes)
     return false;
 #endif
 }
+#endif
 
 /* Grows a table block, keeping its first old_bytes; NULL leaves it as it was.
  * A mapping grows with mremap, which moves pages and copies nothing; with
@@ -1028,14 +1030,15 @@ static void *table_grow(hm_t *m, void *p, size_t old_bytes, size_t new_bytes, bo
                     advise_huge(p, old_bytes, true);
                 return NULL;
             }
-            m->huge_advised = populate && populate_grown(q, old_bytes, new_bytes);
+            m->huge_advised = populate && populate_grown(q, old_bytes, new_bytes) &&
+                              wants_huge(new_bytes);
             if (m->huge_advised)
                 advise_huge(q, new_bytes, true);
             return q;
         }
         void *q = map_table(new_bytes);
         if (q) {
-            m->huge_advised = populate && populate_grown(q, 0, new_bytes);
+            m->huge_advised = populate && populate_grown(q, 0, new_bytes) && wants_huge(new_bytes);
             if (m->huge_advised)
                 advise_huge(q, new_bytes, true);
             memcpy(q, p, old_bytes);

@@ -293,23 +293,34 @@ static void test_growth_past_threshold_faults_small_pages(void **state)
 #endif
 
 #if defined(__linux__)
+/* How refused_growth's table came to its size: by doublings, each of which
+ * faults its new half in and then advises it for huge pages; sized at
+ * hm_new(); or by one hm_reserve() far past the entries. The last two are
+ * never faulted in whole, so never advised. */
+enum table_origin { DOUBLED, SIZED, RESERVED };
+
 /* Run in a child process. A flat map filled until its next new key must grow
  * a table of `buckets`, whose growth a limit on the address space then
  * refuses. Returns 0 when that insert returned HM_ENOMEM and left the map as
  * it was (length, buckets, every entry; in a build whose huge-page threshold
- * the table passes, its advice for huge pages as it was: given again after
- * being taken back for the growth to a table that doublings grew, never given
- * to one `sized` at creation, which no growth has faulted in whole), and the
- * same insert succeeded, doubling the table, once the limit was lifted; else
- * the number of the check that failed. */
-static int refused_growth(size_t buckets, bool sized)
+ * the table passes, advised for huge pages if it was before, the advice taken
+ * back for the growth being given again, and not advised if it was not), and
+ * the same insert succeeded, doubling the table, once the limit was lifted;
+ * else the number of the check that failed. */
+static int refused_growth(size_t buckets, enum table_origin origin)
 {
-    hm_config c = {.key_size = 16, .value_size = 32, .capacity = sized ? buckets / 8 * 7 : 0};
+    hm_config c = {.key_size = 16,
+                   .value_size = 32,
+                   .capacity = origin == SIZED ? buckets / 8 * 7 : 0};
     hm_t *m = hm_new(&c);
     uint64_t key[2], value[4] = {0}, n = 0;
     if (!m)
         return 1;
-    if (sized && hm_buckets(m) != buckets)
+    /* A small table first, so that the reserve grows it (table_grow). */
+    if (origin == RESERVED &&
+        (hm_reserve(m, 1) != HM_OK || hm_reserve(m, buckets / 8 * 7) != HM_OK))
+        return 15;
+    if (origin != DOUBLED && hm_buckets(m) != buckets)
         return 14;
     while (hm_buckets(m) < buckets || hm_len(m) < hm_capacity(m)) {
         flat_key(n, key);
@@ -351,8 +362,9 @@ static int refused_growth(size_t buckets, bool sized)
     hm_stats st;
     hm_get_stats(m, &st);
     flat_key(0, key);
-    if (st.bytes >= (size_t)HM_HUGE_PAGE_MIN_MIB << 20 &&
-        mapping_of(hm_get(m, key)).advised != (sized ? 0 : 1))
+    const int advised = mapping_of(hm_get(m, key)).advised; /* -1: smaps unreadable */
+    if (st.bytes >= (size_t)HM_HUGE_PAGE_MIN_MIB << 20 && advised >= 0 &&
+        advised != (origin == DOUBLED))
         return 11;
 #endif
 
@@ -377,32 +389,36 @@ static int refused_growth(size_t buckets, bool sized)
  * threshold is within reach (CI's 16 MiB), also a mapping past it (2^19,
  * 25 MiB), whose growth takes back the advice for huge pages before its
  * mremap and must give it again when that fails, and the same table sized at
- * creation, which never had the advice and must not get it from the failure.
- * Each in a child process, whose limit cannot touch the test runner. */
+ * creation or grown by hm_reserve, which never had the advice and must not get
+ * it from the failure. Each in a child process, whose limit cannot touch the
+ * test runner. */
 static void test_hm_insert_refused_growth_keeps_map(void **state)
 {
     (void)state;
 #ifdef UNDER_ASAN
     skip(); /* ASan reserves terabytes of address space: any such limit stops it */
 #endif
+    static const char *const origin_names[] = {"", " (sized at creation)",
+                                               " (grown by hm_reserve)"};
     const struct {
         size_t buckets;
-        bool sized;
-    } cases[] = {{(size_t)1 << 15, false},
-                 {(size_t)1 << 17, false},
-                 {(size_t)1 << 19, false},
-                 {(size_t)1 << 19, true}};
-    const size_t count = THRESHOLD_IN_REACH ? 4 : 2;
+        enum table_origin origin;
+    } cases[] = {{(size_t)1 << 15, DOUBLED},
+                 {(size_t)1 << 17, DOUBLED},
+                 {(size_t)1 << 19, DOUBLED},
+                 {(size_t)1 << 19, SIZED},
+                 {(size_t)1 << 19, RESERVED}};
+    const size_t count = THRESHOLD_IN_REACH ? 5 : 2;
     for (size_t k = 0; k < count; k++) {
         fflush(NULL);
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0)
-            _exit(refused_growth(cases[k].buckets, cases[k].sized));
+            _exit(refused_growth(cases[k].buckets, cases[k].origin));
         int status = 0;
         assert_int_equal(waitpid(pid, &status, 0), pid);
         printf("growth from %zu buckets%s refused: child %s %d\n", cases[k].buckets,
-               cases[k].sized ? " (sized at creation)" : "",
+               origin_names[cases[k].origin],
                WIFEXITED(status) ? "exited with" : "killed by signal",
                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
         assert_true(WIFEXITED(status));
