@@ -22,9 +22,9 @@
  * Invalidation. A pointer returned or handed back by hm_get(), hm_get_many(),
  * hm_entry(), hm_iter_next() or hm_iter_many() stays valid until the next call
  * that changes the map (insert, insert_many, entry, remove, retain, clear,
- * reserve, resize, free). During an iteration the entry just returned may be removed;
- * any insertion ends the iteration's guarantees (entries may then be missed or
- * seen twice).
+ * reserve, resize, free). During an iteration the entry just returned may be
+ * removed; any insertion ends the iteration's guarantees (entries may then be
+ * missed or seen twice).
  *
  * Callbacks. The hash, equality and drop functions, `on_resize` and
  * hm_retain()'s `keep` run inside the call that uses them, while the map may

@@ -1001,6 +1001,17 @@ static bool populate_grown(void *p, size_t old_bytes, size_t bytes)
     return false;
 #endif
 }
+
+/* After a growth of the table to the mapping q: with `populate`, faults in its
+ * pages from old_bytes on and only then, if it wants them, gives it the advice
+ * for huge pages; records whether it did (huge_advised). */
+static void populate_then_advise(hm_t *m, void *q, size_t old_bytes, size_t new_bytes,
+                                 bool populate)
+{
+    m->huge_advised = populate && populate_grown(q, old_bytes, new_bytes) && wants_huge(new_bytes);
+    if (m->huge_advised)
+        advise_huge(q, new_bytes, true);
+}
 #endif
 
 /* Grows a table block, keeping its first old_bytes; NULL leaves it as it was.
@@ -1030,17 +1041,12 @@ static void *table_grow(hm_t *m, void *p, size_t old_bytes, size_t new_bytes, bo
                     advise_huge(p, old_bytes, true);
                 return NULL;
             }
-            m->huge_advised = populate && populate_grown(q, old_bytes, new_bytes) &&
-                              wants_huge(new_bytes);
-            if (m->huge_advised)
-                advise_huge(q, new_bytes, true);
+            populate_then_advise(m, q, old_bytes, new_bytes, populate);
             return q;
         }
         void *q = map_table(new_bytes);
         if (q) {
-            m->huge_advised = populate && populate_grown(q, 0, new_bytes) && wants_huge(new_bytes);
-            if (m->huge_advised)
-                advise_huge(q, new_bytes, true);
+            populate_then_advise(m, q, 0, new_bytes, populate);
             memcpy(q, p, old_bytes);
             m->alloc.free(p, old_bytes, m->alloc.ctx);
         }
