@@ -7,8 +7,8 @@
 #       doublings, the item that triggered each, the count) and the text blocks.
 #   check_bench.sh BENCH batched
 #       --batched on u64, sweep and seed: the lines of map libhashmap-batched,
-#       phases insert, get_hit and reinsert once each per workload and N, no
-#       floor, no resize line, and nothing at all for seed.
+#       phases insert, get_hit, get_miss, remove and reinsert once each per
+#       workload and N, no floor, no resize line, and nothing at all for seed.
 #   check_bench.sh BENCH resize-points
 #       seed at max_load 0.7: the doubling of 1048576 buckets comes at item 734004.
 #   check_bench.sh BENCH bad-args
@@ -166,14 +166,14 @@ batched)
         "$bench" --batched --workload seed --items 3000 >>"$tmp/out" 2>>"$tmp/err" ||
         { cat "$tmp/err" >&2; fail "hm_bench --batched exited $?"; }
     awk 'BEGIN { want["u64", 3000] = 1; want["sweep", 1000] = 1; want["sweep", 10000] = 1 }
-         { if ($0 !~ /^\{"map":"libhashmap-batched","workload":"[a-z0-9]+","items":[0-9]+,"phase":"(insert|get_hit|reinsert)","ns_per_op":[0-9.]+,"peak_rss_bytes":[0-9]+\}$/) {
+         { if ($0 !~ /^\{"map":"libhashmap-batched","workload":"[a-z0-9]+","items":[0-9]+,"phase":"(insert|get_hit|get_miss|remove|reinsert)","ns_per_op":[0-9.]+,"peak_rss_bytes":[0-9]+\}$/) {
                print "FAIL: unexpected line: " $0 > "/dev/stderr"; exit 1 }
            split($0, f, "\""); w = f[8]; split($0, g, "\"items\":"); n = g[2] + 0
            split($0, h, "\"phase\":\""); split(h[2], ph, "\"")
            if (!((w, n) in want)) { print "FAIL: workload " w " N " n > "/dev/stderr"; exit 1 }
            if (seen[w, n, ph[1]]++) { print "FAIL: twice: " $0 > "/dev/stderr"; exit 1 }
            lines++ }
-         END { if (lines != 9) { print "FAIL: " lines + 0 " lines, not 9" > "/dev/stderr"; exit 1 } }' \
+         END { if (lines != 15) { print "FAIL: " lines + 0 " lines, not 15" > "/dev/stderr"; exit 1 } }' \
         "$tmp/out" || fail "--batched output"
     echo "ok: $(wc -l <"$tmp/out") lines"
     ;;

@@ -11,7 +11,7 @@
 # phase and peak RSS, with every map's ratio to libhashmap, and the sweep
 # into a chart of ns/op against N (gnuplot). libhashmap runs twice per round:
 # as itself, one call per key, and as libhashmap-batched (hm_bench --batched:
-# insert, get_hit and reinsert through hm_insert_many and hm_get_many).
+# every phase but iterate through hm_insert_many, hm_get_many and hm_remove_many).
 #
 # Needs: cmake, a C compiler, POSIX sh and awk; g++ and the peers' packages
 # for the peers (bench/peers/install-deps.sh installs them on Debian), rustc
@@ -150,11 +150,12 @@ if [ -f "$build/bench/peers/peers.txt" ]; then
 else
     echo "compare.sh: no peers were configured (bench/peers/ missing?): libhashmap alone" >&2
 fi
-# The same binary with --batched (hm_insert_many and hm_get_many; flat, u64
-# and sweep only) runs as a map of its own, placed halfway round the list:
-# a process finds the host's memory as its predecessor left it (on this
-# project's machines, memory just freed in huge pages is cheap to fault in
-# again, fresh memory is not), so neither libhashmap run follows the other.
+# The same binary with --batched (hm_insert_many, hm_get_many and
+# hm_remove_many; flat, u64 and sweep only) runs as a map of its own, placed
+# halfway round the list: a process finds the host's memory as its
+# predecessor left it (on this project's machines, memory just freed in huge
+# pages is cheap to fault in again, fresh memory is not), so neither
+# libhashmap run follows the other.
 half=$((($(wc -l <"$maps") + 1) / 2))
 awk -v k="$half" -v line="libhashmap-batched $hm_bench" '{ print } NR == k { print line }' \
     "$maps" >"$maps.new" && mv "$maps.new" "$maps"
@@ -333,7 +334,7 @@ summarize() {
             if (gw[q] == "sweep")
                 for (c = 1; c <= ncol; c++) {
                     if (col[c] == "libhashmap-batched")
-                        continue # three phases of its own: not in the chart
+                        continue # phases of its own: not in the chart
                     line = gn[q]
                     any = 0
                     for (p = 1; p <= 6; p++) {

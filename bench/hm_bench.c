@@ -24,9 +24,10 @@
  *    With --batched the map is "libhashmap-batched" and the phases of flat,
  *    u64 and sweep are "insert" (insert's keys and values in batches of 32
  *    through hm_insert_many, the map growing from empty as insert's does),
- *    "get_hit" (get_hit's keys in batches of 32 through hm_get_many) and
- *    "reinsert" (reinsert's keys in batches of 32 through hm_insert_many, after
- *    an untimed removal of remove's keys), with no floor; seed has no batched
+ *    "get_hit" and "get_miss" (their keys in batches of 32 through
+ *    hm_get_many), "remove" (remove's keys in batches of 32 through
+ *    hm_remove_many) and "reinsert" (reinsert's keys in batches of 32 through
+ *    hm_insert_many), with no floor; seed has no batched
  *    form and prints nothing. A process of its own, as a peer's is, so that
  *    compare.sh runs it in turn with the others: each run's growth then meets
  *    the host's memory in the same state as theirs.
@@ -307,9 +308,9 @@ static void usage(FILE *out)
           "                 for reproducible tables (default: 16 random bytes per map)\n"
           "  --text         print the Resize Stats blocks and a summary on stderr\n"
           "  --no-floor     skip the floor measurements\n"
-          "  --batched      flat, u64 and sweep through hm_insert_many and hm_get_many,\n"
-          "                 as map libhashmap-batched (phases insert, get_hit and\n"
-          "                 reinsert; no floor); seed prints nothing\n"
+          "  --batched      flat, u64 and sweep through hm_insert_many, hm_get_many and\n"
+          "                 hm_remove_many, as map libhashmap-batched (every phase but\n"
+          "                 get_many and iterate; no floor); seed prints nothing\n"
           "  --strace-marks mark the seed's insert phase and each resize with a\n"
           "                 madvise(NULL, 0, MADV_NORMAL) call, for the strace test\n"
           "  -h, --help     this text\n",
@@ -805,9 +806,11 @@ enum { P_INSERT, P_GET_HIT, P_GET_MANY, P_GET_MISS, P_REMOVE, P_REINSERT, P_ITER
 static const char *const fixed_phases[NFIXED] = {"insert",   "get_hit",  "get_many", "get_miss",
                                                  "remove",   "reinsert", "iterate"};
 
-/* --batched: the same keys through hm_insert_many and hm_get_many. */
-enum { B_INSERT, B_GET_HIT, B_REINSERT, NBATCHED };
-static const char *const batched_phases[NBATCHED] = {"insert", "get_hit", "reinsert"};
+/* --batched: the same keys through hm_insert_many, hm_get_many and
+ * hm_remove_many. */
+enum { B_INSERT, B_GET_HIT, B_GET_MISS, B_REMOVE, B_REINSERT, NBATCHED };
+static const char *const batched_phases[NBATCHED] = {"insert", "get_hit", "get_miss", "remove",
+                                                     "reinsert"};
 
 struct fixed_kind {
     size_t key_size, value_size;
@@ -885,9 +888,10 @@ static void make_batch(const struct fixed_kind *k, size_t first, size_t step, si
     }
 }
 
-/* get_hit's keys through hm_get_many, BATCH a call: how many were found, and
- * in *sum the sum of their values' first words. */
-static uint64_t get_many_pass(hm_t *m, const struct fixed_kind *k, size_t n, uint64_t *sum)
+/* get_hit's keys (or with `miss` get_miss's) through hm_get_many, BATCH a
+ * call: how many were found, and in *sum the sum of their values' first words. */
+static uint64_t get_many_pass(hm_t *m, const struct fixed_kind *k, size_t n, bool miss,
+                              uint64_t *sum)
 {
     unsigned char keys[BATCH * 16];
     void *found[BATCH];
@@ -896,7 +900,7 @@ static uint64_t get_many_pass(hm_t *m, const struct fixed_kind *k, size_t n, uin
     for (size_t j = 0; j < n; j += BATCH) {
         size_t batch = n - j < BATCH ? n - j : BATCH;
         for (size_t q = 0; q < batch; q++)
-            make_key(k, mix((j + q) ^ 0x55) % n, keys + q * k->key_size);
+            make_key(k, miss ? n + j + q : mix((j + q) ^ 0x55) % n, keys + q * k->key_size);
         cnt += hm_get_many(m, keys, batch, found);
         for (size_t q = 0; q < batch; q++)
             if (found[q])
@@ -905,13 +909,14 @@ static uint64_t get_many_pass(hm_t *m, const struct fixed_kind *k, size_t n, uin
     return cnt;
 }
 
-/* --batched: insert's, get_hit's and reinsert's keys through hm_insert_many
- * and hm_get_many, BATCH keys a call, on a map with no resize hook. */
+/* --batched: every phase's keys but iterate's through hm_insert_many,
+ * hm_get_many and hm_remove_many, BATCH keys a call, on a map with no resize
+ * hook. */
 static void run_batched(struct block *b, const struct fixed_kind *k, unsigned r,
                         const struct options *o)
 {
     const size_t n = b->items, half = (n + 1) / 2;
-    unsigned char keys[BATCH * 16], vals[BATCH * 32], key[16];
+    unsigned char keys[BATCH * 16], vals[BATCH * 32];
     struct bench_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         die(1, "out of memory");
@@ -940,16 +945,29 @@ static void run_batched(struct block *b, const struct fixed_kind *k, unsigned r,
     for (size_t j = 0; j < n; j++)
         want_hits += mix(j ^ 0x55) % n;
     t = phase_clock();
-    uint64_t cnt = get_many_pass(m, k, n, &sum);
+    uint64_t cnt = get_many_pass(m, k, n, false, &sum);
     record_since(&b->lib[B_GET_HIT], r, t, n);
     check(cnt == n, b, "get_hit", "found", cnt, n);
     check(sum == want_hits, b, "get_hit", "value sum", sum, want_hits);
 
-    for (size_t i = 0; i < n; i += 2) {
-        make_key(k, i, key);
-        if (hm_remove(m, key, NULL, NULL) != 1)
-            fail_status(b, "remove", i, 0);
+    t = phase_clock();
+    cnt = get_many_pass(m, k, n, true, &sum);
+    record_since(&b->lib[B_GET_MISS], r, t, n);
+    check(cnt == 0, b, "get_miss", "found", cnt, 0);
+
+    size_t removed = 0;
+    t = phase_clock();
+    for (size_t j = 0; j < half; j += BATCH) {
+        size_t batch = half - j < BATCH ? half - j : BATCH;
+        for (size_t q = 0; q < batch; q++)
+            make_key(k, 2 * (j + q), keys + q * k->key_size);
+        int rc = hm_remove_many(m, keys, batch, &got);
+        if (rc != HM_OK)
+            fail_status(b, "remove", 2 * j, rc);
+        removed += got;
     }
+    record_since(&b->lib[B_REMOVE], r, t, half);
+    check(removed == half && hm_len(m) == n - half, b, "remove", "removed", removed, half);
     added = 0;
     t = phase_clock();
     for (size_t j = 0; j < half; j += BATCH) {
@@ -1020,7 +1038,7 @@ static void run_fixed(struct block *b, const struct fixed_kind *k, unsigned r, c
 
     ctx->phase = "get_many";
     t = phase_clock();
-    cnt = get_many_pass(m, k, n, &sum);
+    cnt = get_many_pass(m, k, n, false, &sum);
     record_since(&b->lib[P_GET_MANY], r, t, n);
     shapes[P_GET_MANY] = shape_of(m, ctx);
     check(cnt == n, b, "get_many", "found", cnt, n);

@@ -821,6 +821,30 @@ static void op_get_many(run *r, reader *in)
     }
 }
 
+/* hm_remove_many of 0 to MAX_BATCH keys, repeats allowed: the same as that
+ * many hm_remove calls in order without out-parameters, and no allocation. */
+static void op_remove_many(run *r, reader *in)
+{
+    unsigned char keys[MAX_BATCH * MAX_KEY] = {0};
+    size_t ids[MAX_BATCH], n = rd8(in) % (MAX_BATCH + 1), removed = 99, want = 0;
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = rd16(in) % r->n;
+        make_key(r, ids[i], keys + i * r->ks);
+    }
+    size_t calls = r->fa.calls;
+    CHECK(r, hm_remove_many(r->m, keys, n, &removed) == HM_OK);
+    CHECK(r, r->fa.calls == calls);
+    for (size_t i = 0; i < n; i++) {
+        if (r->present[ids[i]]) {
+            model_remove(r, ids[i], true, true);
+            want++;
+        }
+    }
+    CHECK(r, removed == want);
+    for (size_t i = 0; i < n; i++)
+        CHECK(r, hm_get(r->m, keys + i * r->ks) == NULL);
+}
+
 /* Bad arguments: each is refused as documented and changes nothing. */
 static void op_bad_arguments(run *r, size_t id)
 {
@@ -838,6 +862,10 @@ static void op_bad_arguments(run *r, size_t id)
     CHECK(r, hm_remove(r->m, NULL, NULL, NULL) == HM_EINVAL);
     CHECK(r, hm_get_many(r->m, key, 1, NULL) == 0);
     CHECK(r, hm_get_many(r->m, NULL, 1, (void **)&st) == 0);
+    size_t removed = 99;
+    CHECK(r, hm_remove_many(r->m, NULL, 1, &removed) == HM_EINVAL && removed == 0);
+    removed = 99;
+    CHECK(r, hm_remove_many(NULL, key, 1, &removed) == HM_EINVAL && removed == 0);
     hm_retain(r->m, NULL, NULL);
     /* a cursor past the end, as a stale or made-up one would be */
     size_t cursor = hm_buckets(r->m) + (id % 40);
@@ -1017,8 +1045,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             full = true;
             break;
         case 15:
-            r->what = "hm_get_many";
-            op_get_many(r, &in);
+            r->what = (code & 0x80) ? "hm_remove_many" : "hm_get_many";
+            if (code & 0x80) {
+                op_remove_many(r, &in);
+                full = true;
+            } else {
+                op_get_many(r, &in);
+            }
             break;
         case 16:
             r->what = "arm an allocation failure";

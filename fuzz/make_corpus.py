@@ -15,12 +15,14 @@ import struct
 import sys
 
 # Opcodes: fuzz_map.c takes the opcode modulo 20; the high bits select a
-# variant (remove's out-parameters, clear versus retain, recreate versus hash).
+# variant (remove's out-parameters, clear versus retain, recreate versus hash,
+# insert versus insert_many, get_many versus remove_many).
 INSERT, ENTRY, REMOVE, GET, CONTAINS, RESERVE, RESIZE, RETAIN = 0, 4, 6, 9, 10, 11, 12, 13
 ITERATE, GET_MANY, ARM, BAD_ARGS, HASH, FIT = 14, 15, 16, 17, 18, 19
 CLEAR = 13 + 20 * 7       # 153: bit 7 set
 RECREATE = 18 + 20 * 6    # 138: bit 7 set
 INSERT_MANY = 3 + 20 * 7  # 143: bit 7 set
+REMOVE_MANY = 15 + 20 * 7  # 155: bit 7 set
 REMOVE_MODE = [6, 66, 146, 206]  # code >> 6 = 0..3: neither, key_out, value_out, both
 
 KEY_SIZES = [1, 2, 3, 4, 8, 12, 16, 24]
@@ -61,10 +63,18 @@ def insert_many(w, rng):
     w.op(INSERT_MANY, 0, args)
 
 
-def mixed_op(w, rng, many=False):
+def remove_many(w, rng):
+    n = rng.randrange(41)
+    w.op(REMOVE_MANY, 0, bytes([n]) + b"".join(
+        struct.pack("<H", rng.randrange(w.n)) for _ in range(n)))
+
+
+def mixed_op(w, rng, many=False, removals=False):
     k = rng.randrange(w.n)
     r = rng.randrange(100)
-    if many and r < 20:
+    if removals and r < 10:
+        remove_many(w, rng)
+    elif many and r < 20:
         insert_many(w, rng)
     elif r < 25:
         w.insert(rng, k)
@@ -102,7 +112,7 @@ def mixed_op(w, rng, many=False):
         w.op(GET)
 
 
-def build(rng, many=False):
+def build(rng, many=False, removals=False):
     hash_mode = rng.randrange(4)
     w = Writer(ks_i=rng.randrange(8), vs_i=rng.randrange(8), hash_mode=hash_mode,
                load_i=rng.randrange(8), univ_i=rng.randrange(1, 7 if hash_mode != 2 else 6),
@@ -114,7 +124,7 @@ def build(rng, many=False):
             w.op(ARM, 0, bytes([rng.randrange(12)]))
         w.insert(rng, k)
     for _ in range(rng.randrange(40, 160)):
-        mixed_op(w, rng, many)
+        mixed_op(w, rng, many, removals)
     for k in rng.sample(range(w.n), w.n // 2):
         w.op(REMOVE_MODE[rng.randrange(4)], k)
     w.op(ITERATE, 0, bytes([rng.randrange(256), rng.randrange(256)]))
@@ -154,6 +164,11 @@ def main():
     for i in range(40, 48):
         with open(os.path.join(out_dir, "seed-%02d" % i), "wb") as f:
             f.write(build(rng, many=True))
+    # hm_remove_many and hm_insert_many among them, from a third
+    rng = random.Random(0x5EED + 3)
+    for i in range(48, 56):
+        with open(os.path.join(out_dir, "seed-%02d" % i), "wb") as f:
+            f.write(build(rng, many=True, removals=True))
     # the degenerate inputs: nothing at all, and a header with no operation
     with open(os.path.join(out_dir, "empty"), "wb"):
         pass

@@ -1972,6 +1972,40 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
     return found;
 }
 
+/* hm_remove_many's body: get_many_k's pipeline, LOOKUP_AHEAD keys deep, each
+ * key found removed (its entry dropped) before the next is probed. A removal
+ * moves no other entry and never resizes, so the control bytes and home slots
+ * asked for ahead stay where they were. Without miss_run: a removal's key is
+ * mostly present, and hm_remove does not keep it either. Returns how many keys
+ * were removed. */
+HM_INLINE size_t remove_many_k(hm_t *m, const unsigned char *keys, size_t n, size_t kind)
+{
+    const size_t key_size = kind ? kind : m->key_size;
+    uint64_t hashes[LOOKUP_AHEAD];
+    size_t removed = 0;
+    hash_batch_k(m, keys, n, LOOKUP_AHEAD, hashes, false, true, kind);
+#if defined(__GNUC__)
+    const bool prefetch = batch_prefetches(m);
+#else
+    const bool prefetch = false;
+#endif
+    for (size_t j = 0; j < n; j++) {
+        uint64_t h = hashes[j % LOOKUP_AHEAD];
+        if (j + LOOKUP_AHEAD < n) {
+            uint64_t next = hash_key_k(m, keys + (j + LOOKUP_AHEAD) * key_size, kind);
+            hashes[j % LOOKUP_AHEAD] = next;
+#if defined(__GNUC__)
+            if (prefetch)
+                prefetch_home(m, next, false, true);
+#endif
+        }
+        size_t i = find_k(m, keys + j * key_size, h, NULL, false, !prefetch, false, kind);
+        if (i != NOT_FOUND)
+            removed += remove_found_k(m, i, h, NULL, NULL, kind, false);
+    }
+    return removed;
+}
+
 #define HM_KIND_FUNCTIONS(K)                                                                    \
     static HM_NOINLINE int insert_##K(hm_t *m, const void *key, const void *value)              \
     {                                                                                           \
@@ -2006,6 +2040,10 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
                                            void **values)                                       \
     {                                                                                           \
         return get_many_k(m, keys, n, values, K);                                               \
+    }                                                                                           \
+    static HM_NOINLINE size_t remove_many_##K(hm_t *m, const void *keys, size_t n)               \
+    {                                                                                           \
+        return remove_many_k(m, keys, n, K);                                                    \
     }
 
 HM_KIND_FUNCTIONS(0)
@@ -2081,6 +2119,11 @@ void *hm_entry(hm_t *m, const void *key, int *status)
     return result;
 }
 
+static size_t remove_many(hm_t *m, const void *keys, size_t n)
+{
+    BY_KIND_FUNCTION(m, remove_many_, m, keys, n)
+}
+
 int hm_remove(hm_t *m, const void *key, void *key_out, void *value_out)
 {
     if (!m || !key)
@@ -2089,6 +2132,18 @@ int hm_remove(hm_t *m, const void *key, void *key_out, void *value_out)
         BY_KIND_FUNCTION(m, remove_plain_, m, key)
     }
     BY_KIND_FUNCTION(m, remove_, m, key, key_out, value_out)
+}
+
+int hm_remove_many(hm_t *m, const void *keys, size_t n, size_t *removed)
+{
+    if (removed)
+        *removed = 0;
+    if (!m || (n && !keys))
+        return HM_EINVAL;
+    size_t count = remove_many(m, keys, n);
+    if (removed)
+        *removed = count;
+    return HM_OK;
 }
 
 int hm_resize(hm_t *m, size_t capacity)

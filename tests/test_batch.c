@@ -1,5 +1,5 @@
-/* The batched calls, hm_get_many and hm_iter_many, against their one-at-a-time
- * counterparts on the same maps. */
+/* The batched calls, hm_get_many, hm_remove_many and hm_iter_many, against
+ * their one-at-a-time counterparts on the same maps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,6 +93,150 @@ static void test_hm_get_many_null_args(void **state)
     assert_int_equal(hm_get_many(m, NULL, 1, v), 0);
     assert_int_equal(hm_get_many(m, &k, 1, NULL), 0);
     hm_free(m);
+}
+
+/* A map like even_map's whose drop callbacks count into *d, with a fixed
+ * seed, so that two such maps lay their entries out alike. */
+struct drops {
+    size_t key_size, value_size; /* of the map */
+    size_t keys, values;         /* drops seen */
+    uint64_t key_sum, value_sum; /* of the first word of each */
+};
+
+static uint64_t first_word(const void *p, size_t size)
+{
+    uint64_t w = 0;
+    memcpy(&w, p, size < 8 ? size : 8);
+    return w;
+}
+
+static void count_key_drop(void *item, void *udata)
+{
+    struct drops *d = udata;
+    d->keys++;
+    d->key_sum += first_word(item, d->key_size);
+}
+
+static void count_value_drop(void *item, void *udata)
+{
+    struct drops *d = udata;
+    d->values++;
+    d->value_sum += first_word(item, d->value_size);
+}
+
+static hm_t *even_map_dropping(size_t key_size, size_t value_size, size_t n, struct drops *d)
+{
+    static const uint8_t seed[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    *d = (struct drops){.key_size = key_size, .value_size = value_size};
+    hm_config c = {.key_size = key_size, .value_size = value_size, .seed = seed,
+                   .key_drop = count_key_drop, .value_drop = count_value_drop, .udata = d};
+    hm_t *m = hm_new(&c);
+    assert_non_null(m);
+    unsigned char key[32] = {0}, value[32] = {0};
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t k = 2 * i;
+        memcpy(key, &k, key_size < 8 ? key_size : 8);
+        memcpy(value, &i, value_size < 8 ? value_size : 8);
+        assert_int_equal(hm_insert(m, key, value), HM_OK);
+    }
+    return m;
+}
+
+/* Two like maps, one emptied in part by hm_remove_many, in calls of every
+ * length through 70 (past twice the keys it keeps in flight) and then in one
+ * call of the rest, the other by hm_remove of the same keys in the same
+ * order: the same counts, the same drops, the same keys left, the same room.
+ * The keys are drawn at random among present and absent ones, so that some
+ * come again after their removal, within a call or in a later one. */
+static void check_remove_many(size_t key_size, size_t value_size, size_t n)
+{
+    struct drops da, db;
+    hm_t *a = even_map_dropping(key_size, value_size, n, &da);
+    hm_t *b = even_map_dropping(key_size, value_size, n, &db);
+    enum { COUNT = 4000 };
+    unsigned char *keys = calloc(COUNT, key_size);
+    assert_non_null(keys);
+    uint64_t seed = 0x2545f4914f6cdd1du;
+    for (size_t i = 0; i < COUNT; i++) {
+        uint64_t k = next_rand(&seed) % (2 * n + 2);
+        memcpy(keys + i * key_size, &k, key_size < 8 ? key_size : 8);
+    }
+    size_t at = 0, total = 0;
+    for (size_t len = 0; at < COUNT; len++) {
+        size_t count = len <= 70 ? len : COUNT - at, removed = 99, expect = 0;
+        assert_int_equal(hm_remove_many(a, keys + at * key_size, count, &removed), HM_OK);
+        for (size_t i = at; i < at + count; i++)
+            expect += (size_t)hm_remove(b, keys + i * key_size, NULL, NULL);
+        assert_int_equal(removed, expect);
+        total += removed;
+        at += count;
+        assert_int_equal(hm_len(a), hm_len(b));
+        assert_int_equal(hm_capacity(a), hm_capacity(b));
+        assert_memory_equal(&da, &db, sizeof da);
+    }
+    assert_int_equal(hm_len(a), n - total);
+    assert_int_equal(da.keys, total);
+    assert_int_equal(da.values, value_size ? total : 0);
+    for (size_t i = 0; i < COUNT; i++)
+        assert_null(hm_get(a, keys + i * key_size));
+    size_t cursor = 0, left = 0;
+    const void *key;
+    void *value;
+    while (hm_iter_next(a, &cursor, &key, &value)) {
+        void *other = hm_get(b, key);
+        assert_non_null(other);
+        assert_true(value_size == 0 || memcmp(value, other, value_size) == 0);
+        left++;
+    }
+    assert_int_equal(left, hm_len(b));
+    free(keys);
+    hm_free(a);
+    hm_free(b);
+}
+
+static void test_hm_remove_many_equals_hm_remove(void **state)
+{
+    (void)state;
+    const size_t sizes[][2] = {{8, 8}, {16, 32}, {4, 0}, {3, 5}, {24, 24}};
+    /* 40,000 entries make tables past 1 MiB, where the keys ahead are prefetched. */
+    const size_t counts[] = {0, 1, 15, 100, 5000, 40000};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+            check_remove_many(sizes[s][0], sizes[s][1], counts[c]);
+}
+
+static void test_hm_remove_many_args(void **state)
+{
+    (void)state;
+    struct drops d;
+    hm_t *m = even_map_dropping(8, 8, 10, &d);
+    uint64_t keys[3] = {2, 3, 2};
+    size_t removed = 99;
+    assert_int_equal(hm_remove_many(NULL, keys, 1, &removed), HM_EINVAL);
+    assert_int_equal(removed, 0);
+    removed = 99;
+    assert_int_equal(hm_remove_many(m, NULL, 1, &removed), HM_EINVAL);
+    assert_int_equal(removed, 0);
+    assert_int_equal(hm_remove_many(m, NULL, 0, &removed), HM_OK);
+    assert_int_equal(hm_len(m), 10);
+    assert_int_equal(d.keys, 0);
+    /* 2 is removed once, 3 is absent, and removed may be NULL */
+    assert_int_equal(hm_remove_many(m, keys, 3, NULL), HM_OK);
+    assert_int_equal(hm_len(m), 9);
+    assert_int_equal(d.keys, 1);
+    assert_int_equal(d.key_sum, 2);
+    assert_int_equal(d.values, 1);
+    assert_int_equal(d.value_sum, 1);
+    assert_null(hm_get(m, &keys[0]));
+    hm_free(m);
+    /* a map that never had a table */
+    hm_config c = {.key_size = 8, .value_size = 8};
+    hm_t *empty = hm_new(&c);
+    assert_non_null(empty);
+    assert_int_equal(hm_remove_many(empty, keys, 3, &removed), HM_OK);
+    assert_int_equal(removed, 0);
+    assert_int_equal(hm_buckets(empty), 0);
+    hm_free(empty);
 }
 
 /* hm_iter_many on a map of value_size-byte values (0: a set), with every
@@ -241,6 +385,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hm_get_many_equals_hm_get),
         cmocka_unit_test(test_hm_get_many_null_args),
+        cmocka_unit_test(test_hm_remove_many_equals_hm_remove),
+        cmocka_unit_test(test_hm_remove_many_args),
         cmocka_unit_test(test_hm_iter_many_equals_hm_iter_next),
         cmocka_unit_test(test_hm_iter_many_set_equals_hm_iter_next),
         cmocka_unit_test(test_hm_iter_many_byte_bits_table),

@@ -4149,6 +4149,33 @@ static void diff_op_insert_many(diff *d, uint64_t *rng, bool arm)
     }
 }
 
+/* hm_remove_many of up to DIFF_INSERT_BATCH keys (more than it keeps in
+ * flight), some of them repeated within the call, against the model updated
+ * key by key in the same order: the count, the drops, each key then absent. */
+static void diff_op_remove_many(diff *d, uint64_t *rng)
+{
+    unsigned char keys[DIFF_INSERT_BATCH * DIFF_MAX_SIZE] = {0};
+    size_t ids[DIFF_INSERT_BATCH], n = rng_below(rng, DIFF_INSERT_BATCH + 1);
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = i > 0 && rng_below(rng, 4) == 0 ? ids[rng_below(rng, i)] : rng_below(rng, d->n);
+        memcpy(keys + i * d->ks, d->keys + ids[i] * d->ks, d->ks);
+    }
+    size_t removed = 99, want = 0;
+    DIFF_CHECK(d, hm_remove_many(d->m, keys, n, &removed) == HM_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (!d->present[ids[i]])
+            continue;
+        d->present[ids[i]] = 0;
+        d->len--;
+        d->want_key_drops++;
+        d->want_value_drops += d->vs > 0;
+        want++;
+    }
+    DIFF_CHECK(d, removed == want);
+    for (size_t i = 0; i < n; i++)
+        DIFF_CHECK(d, hm_get(d->m, keys + i * d->ks) == NULL);
+}
+
 static void diff_op_sizing(diff *d, uint64_t *rng, bool reserve)
 {
     size_t calls = d->ta.calls, fails = d->ta.failures, b = hm_buckets(d->m);
@@ -4249,6 +4276,9 @@ static void run_differential(size_t ks, size_t vs, size_t n, hm_hash_fn hash, si
         } else if ((r -= 80) < 25) {
             d->what = "hm_insert_many";
             diff_op_insert_many(d, &rng, arm);
+        } else if ((r -= 25) < 25) {
+            d->what = "hm_remove_many";
+            diff_op_remove_many(d, &rng);
         } else if (rng_below(&rng, 8) == 0) {
             size_t which = rng_below(&rng, 100);
             if (which < 30) {
