@@ -22,20 +22,26 @@ static uint64_t next_rand(uint64_t *s)
     return *s;
 }
 
-/* A map of n keys 0, 2, 4, ... (so odd keys are absent), key_size bytes each. */
-static hm_t *even_map(size_t key_size, size_t value_size, size_t n)
+/* A map made with c, filled with n keys 0, 2, 4, ... (so odd keys are
+ * absent), key_size bytes each, the value of key 2i being i. */
+static hm_t *even_map_with(const hm_config *c, size_t n)
 {
-    hm_config c = {.key_size = key_size, .value_size = value_size};
-    hm_t *m = hm_new(&c);
+    hm_t *m = hm_new(c);
     assert_non_null(m);
     unsigned char key[32] = {0}, value[32] = {0};
     for (uint64_t i = 0; i < n; i++) {
         uint64_t k = 2 * i;
-        memcpy(key, &k, key_size < 8 ? key_size : 8);
-        memcpy(value, &i, value_size < 8 ? value_size : 8);
+        memcpy(key, &k, c->key_size < 8 ? c->key_size : 8);
+        memcpy(value, &i, c->value_size < 8 ? c->value_size : 8);
         assert_int_equal(hm_insert(m, key, value), HM_OK);
     }
     return m;
+}
+
+static hm_t *even_map(size_t key_size, size_t value_size, size_t n)
+{
+    hm_config c = {.key_size = key_size, .value_size = value_size};
+    return even_map_with(&c, n);
 }
 
 static void check_get_many(size_t key_size, size_t value_size, size_t n)
@@ -72,15 +78,22 @@ static void check_get_many(size_t key_size, size_t value_size, size_t n)
     hm_free(m);
 }
 
-static void test_hm_get_many_equals_hm_get(void **state)
+/* check(key_size, value_size, n) for key kinds 8, 16, 4 (a set) and generic,
+ * each at map sizes from empty to 40,000 entries, whose tables pass 1 MiB,
+ * where the batched calls prefetch the keys ahead. */
+static void for_each_shape(void (*check)(size_t, size_t, size_t))
 {
-    (void)state;
     const size_t sizes[][2] = {{8, 8}, {16, 32}, {4, 0}, {3, 5}, {24, 24}};
-    /* 40,000 entries make tables past 1 MiB, where the keys ahead are prefetched. */
     const size_t counts[] = {0, 1, 15, 100, 5000, 40000};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
-            check_get_many(sizes[s][0], sizes[s][1], counts[c]);
+            check(sizes[s][0], sizes[s][1], counts[c]);
+}
+
+static void test_hm_get_many_equals_hm_get(void **state)
+{
+    (void)state;
+    for_each_shape(check_get_many);
 }
 
 static void test_hm_get_many_null_args(void **state)
@@ -95,8 +108,7 @@ static void test_hm_get_many_null_args(void **state)
     hm_free(m);
 }
 
-/* A map like even_map's whose drop callbacks count into *d, with a fixed
- * seed, so that two such maps lay their entries out alike. */
+/* What the drop callbacks of even_map_dropping's map saw. */
 struct drops {
     size_t key_size, value_size; /* of the map */
     size_t keys, values;         /* drops seen */
@@ -124,22 +136,15 @@ static void count_value_drop(void *item, void *udata)
     d->value_sum += first_word(item, d->value_size);
 }
 
+/* even_map's map with drop callbacks that count into *d, and a fixed seed, so
+ * that two such maps lay their entries out alike. */
 static hm_t *even_map_dropping(size_t key_size, size_t value_size, size_t n, struct drops *d)
 {
     static const uint8_t seed[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
     *d = (struct drops){.key_size = key_size, .value_size = value_size};
     hm_config c = {.key_size = key_size, .value_size = value_size, .seed = seed,
                    .key_drop = count_key_drop, .value_drop = count_value_drop, .udata = d};
-    hm_t *m = hm_new(&c);
-    assert_non_null(m);
-    unsigned char key[32] = {0}, value[32] = {0};
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t k = 2 * i;
-        memcpy(key, &k, key_size < 8 ? key_size : 8);
-        memcpy(value, &i, value_size < 8 ? value_size : 8);
-        assert_int_equal(hm_insert(m, key, value), HM_OK);
-    }
-    return m;
+    return even_map_with(&c, n);
 }
 
 /* Two like maps, one emptied in part by hm_remove_many, in calls of every
@@ -197,12 +202,7 @@ static void check_remove_many(size_t key_size, size_t value_size, size_t n)
 static void test_hm_remove_many_equals_hm_remove(void **state)
 {
     (void)state;
-    const size_t sizes[][2] = {{8, 8}, {16, 32}, {4, 0}, {3, 5}, {24, 24}};
-    /* 40,000 entries make tables past 1 MiB, where the keys ahead are prefetched. */
-    const size_t counts[] = {0, 1, 15, 100, 5000, 40000};
-    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
-        for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
-            check_remove_many(sizes[s][0], sizes[s][1], counts[c]);
+    for_each_shape(check_remove_many);
 }
 
 static void test_hm_remove_many_args(void **state)
