@@ -1649,6 +1649,12 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind,
  * before its first probe (at 10,000,000 entries: 0.89x-0.91x the time of 16). */
 enum { KEY_BATCH = 16, LOOKUP_AHEAD = 32 };
 
+/* Whether the batched calls prefetch: past BATCH_PREFETCH_MIN_TABLE. */
+HM_INLINE bool batch_prefetches(const hm_t *m)
+{
+    return m->buckets * m->slot_size > BATCH_PREFETCH_MIN_TABLE;
+}
+
 /* Prefetches the home slot at p, both of its cache lines when a slot of this
  * map may span two (slot_tail): a 48-byte slot does at every other position,
  * and the caller of a batched call reads the value soon after. `write` gives
@@ -1670,12 +1676,6 @@ HM_INLINE void prefetch_slot(const hm_t *m, const unsigned char *p, bool write)
         if (m->slot_tail)
             __builtin_prefetch(p + m->slot_tail);
     }
-}
-
-/* Whether the batched calls prefetch: past BATCH_PREFETCH_MIN_TABLE. */
-HM_INLINE bool batch_prefetches(const hm_t *m)
-{
-    return m->buckets * m->slot_size > BATCH_PREFETCH_MIN_TABLE;
 }
 
 /* Asks for the control bytes and the home slot of the key with this hash: both
@@ -1987,11 +1987,7 @@ HM_INLINE size_t remove_many_k(hm_t *m, const unsigned char *keys, size_t n, siz
     uint64_t hashes[LOOKUP_AHEAD];
     size_t removed = 0;
     hash_batch_k(m, keys, n, LOOKUP_AHEAD, hashes, false, true, kind);
-#if defined(__GNUC__)
     const bool prefetch = batch_prefetches(m);
-#else
-    const bool prefetch = false;
-#endif
     for (size_t j = 0; j < n; j++) {
         uint64_t h = hashes[j % LOOKUP_AHEAD];
         if (j + LOOKUP_AHEAD < n) {
