@@ -9,8 +9,9 @@
 # addresses, the caches index by physical address, and one copy of a binary
 # can run a phase 15% slower than another copy of the same bytes
 # (docs/benchmarks.md). Prints, for each workload, N and phase of map
-# libhashmap, A's and B's median ns per operation over every run and B's time
-# over A's.
+# libhashmap (with --batched, libhashmap-batched, its phases named
+# batched:<phase>), A's and B's median ns per operation over every run and B's
+# time over A's.
 #
 # Needs: POSIX sh, awk, sort, taskset; two build trees of this project
 # (cmake -DCMAKE_BUILD_TYPE=Release), A's with bench/hm_bench.
@@ -71,7 +72,8 @@ while [ "$c" -lt "$copies" ]; do
     c=$((c + 1))
 done
 
-# Each JSON line of map libhashmap becomes "side workload items phase ns".
+# Each JSON line of map libhashmap becomes "side workload items phase ns"; of
+# libhashmap-batched (hm_bench --batched), its phase is "batched:<phase>".
 run() { # run SIDE COPY LIBCOPY HM_BENCH_ARGS...
     side=$1 copy=$2 lib=$3
     shift 3
@@ -85,8 +87,9 @@ run() { # run SIDE COPY LIBCOPY HM_BENCH_ARGS...
         gsub(/"/, "", s)
         return s
     }
-    field("map") == "libhashmap" && field("ns_per_op") != "" {
-        print side, field("workload"), field("items"), field("phase"), field("ns_per_op")
+    field("map") ~ /^libhashmap(-batched)?$/ && field("ns_per_op") != "" {
+        phase = (field("map") == "libhashmap" ? "" : "batched:") field("phase")
+        print side, field("workload"), field("items"), phase, field("ns_per_op")
     }' "$tmp/out" >>"$tmp/times"
 }
 r=0

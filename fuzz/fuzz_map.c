@@ -21,7 +21,10 @@
  *   byte 2   initial capacity: 0 below 128, else (byte - 128) * 4, and at 255
  *            a table of 2^20 buckets, where hm_get counts the thread's
  *            misses in a row (miss_run in hashmap.c; fuzz/corpus-large/)
- *   byte 3   first byte of the seed
+ *   byte 3   first byte of the seed; also, as byte % 3, the most a map of 4-,
+ *            8- or 16-byte keys under the default hash may use to hash 8
+ *            keys at once (scalar, AVX2, AVX-512F: hm__sip_x8_max_level), so
+ *            that each way the processor has gets fuzzed
  *   then     operations: one opcode byte and its arguments each
  *
  * The allocator fails on command: an opcode arms a failure of the k-th
@@ -40,6 +43,7 @@
 #include <string.h>
 
 #include "hashmap.h"
+#include "../src/siphash_impl.h" /* internal: hm__sip_x8_max_level */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -947,6 +951,7 @@ static void configure(run *r, reader *in)
     r->n = universe;
     for (size_t i = 0; i < 16; i++)
         r->seed[i] = (uint8_t)(b3 + 17 * i);
+    hm__sip_x8_max_level = (int)(b3 % HM__SIP_X8_LEVELS);
 
     hm_config c = {.key_size = r->ks, .value_size = r->vs, .max_load = max_loads[b1 & 7],
                    .seed = r->seed, .udata = r, .allocator = &r->fa.a, .on_resize = on_resize};

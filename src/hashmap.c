@@ -265,6 +265,7 @@ struct hm {
     size_t key_kind;  /* see key_kind_of() */
     double max_load;
     hm__sipv sip; /* SipHash's start state under the map's key (hm__sip_start_key) */
+    hm__sip13_x8_fn *hash_x8; /* a map of a constant kind: 8 keys at once, if faster */
     hm_hash_fn hash;
     hm_equal_fn equal;
     hm_drop_fn key_drop, value_drop;
@@ -640,6 +641,11 @@ static size_t key_kind_of(const hm_config *c)
     bool plain = !c->hash && !c->equal;
     return plain && (c->key_size == 4 || c->key_size == 8 || c->key_size == 16) ? c->key_size : 0;
 }
+
+/* What a map of this kind hashes 8 keys at once with (see hash_slots_x8 and
+ * the batched calls): the processor's fastest way when the kind is constant,
+ * else NULL, and NULL too where that way would be one key at a time. */
+static hm__sip13_x8_fn *hash_x8_for(size_t kind) { return kind ? hm__sip13_x8_best() : NULL; }
 
 HM_INLINE uint64_t hash_key_k(const hm_t *m, const void *key, size_t kind)
 {
@@ -1120,6 +1126,21 @@ static inline bool is_pending(const hm_t *m, uint8_t c, size_t kind)
     return has_tags(m, kind) ? (c & 0x80) && c != CTRL_EMPTY : c == CTRL_DELETED;
 }
 
+/* The hashes of the keys in slots i to i + 7 into out[], 8 at once by x8
+ * (hm__sip13_x8_fn), for a map of a constant kind (which has no tags). Every
+ * slot's bytes are hashed, full or not, with no branch on which: a slot that
+ * holds no entry gives a hash nobody reads. A pending slot keeps its entry
+ * until the rehash reaches it, since whatever moves into a slot leaves it
+ * placed, no longer pending: the hash stays right while it is needed. */
+HM_INLINE void hash_slots_x8(const hm_t *m, hm__sip13_x8_fn *x8, size_t i, uint64_t out[8],
+                             size_t kind)
+{
+    unsigned char keys[8 * 16];
+    for (size_t q = 0; q < 8; q++)
+        memcpy(keys + q * kind, slot_at(m, i + q), kind);
+    x8(&m->sip, keys, kind, out);
+}
+
 /*
  * Rehashes, without allocating, a table in which the entries still to be placed
  * are pending (see mark_pending) and every other slot is EMPTY or already
@@ -1137,12 +1158,17 @@ HM_INLINE void rehash_pending_k(hm_t *m, size_t limit, size_t old_mask, size_t k
 {
     uint8_t *ctrl = m->ctrl;
     const size_t mask = m->mask, slot_size = m->slot_size;
+    hm__sip13_x8_fn *const x8 = kind ? m->hash_x8 : NULL;
+    uint64_t ahead[8];
     for (size_t i = 0; i < limit; i++) {
+        if (x8 && i % 8 == 0)
+            hash_slots_x8(m, x8, i, ahead, kind);
         if (!is_pending(m, ctrl[i], kind))
             continue;
         unsigned char *cur = slot_at(m, i);
-        unsigned known;
-        uint64_t hash = slot_hash_k(m, i, ctrl[i] & 0x7F, old_mask, mask, &known, kind);
+        unsigned known = 64;
+        uint64_t hash = x8 ? ahead[i % 8]
+                           : slot_hash_k(m, i, ctrl[i] & 0x7F, old_mask, mask, &known, kind);
         for (;;) {
             /* Slot i counts as free for the search already (a pending byte
              * does: see mark_pending); it is marked EMPTY only after the
@@ -1416,6 +1442,7 @@ hm_t *hm_new(const hm_config *c)
         .default_alloc = a == NULL,
         .keep_tags = layout.keep_tags,
         .key_kind = key_kind_of(c),
+        .hash_x8 = hash_x8_for(key_kind_of(c)),
         .plain_insert = !c->key_drop && !(c->value_size && c->value_drop) &&
                         copies_inline(c->value_size),
     };
@@ -1649,6 +1676,10 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind,
  * before its first probe (at 10,000,000 entries: 0.89x-0.91x the time of 16). */
 enum { KEY_BATCH = 16, LOOKUP_AHEAD = 32 };
 
+/* The hashes a lookup pipeline keeps: LOOKUP_AHEAD keys ahead, and the 8 that
+ * hash_x8 adds at a time past them, in a ring whose length is a power of two. */
+enum { HASH_RING = 64 };
+
 /* Whether the batched calls prefetch: past BATCH_PREFETCH_MIN_TABLE. */
 HM_INLINE bool batch_prefetches(const hm_t *m)
 {
@@ -1696,7 +1727,8 @@ HM_INLINE void prefetch_home(const hm_t *m, uint64_t hash, bool write, bool ask_
 #endif
 
 /* The first half of a batched call: hashes the first `ahead` (or fewer) of
- * `left` keys stored back to back into hashes[] and, in a table past
+ * `left` keys stored back to back into hashes[] (8 at a time in a map with
+ * hash_x8, see design.md, "Eight keys at once") and, in a table past
  * BATCH_PREFETCH_MIN_TABLE, asks for the control bytes and home slot of each
  * (the slot for writing when `write`, a constant; not at all unless
  * `ask_slot`), so that the cache misses of the batch overlap. Returns how many
@@ -1711,7 +1743,18 @@ HM_INLINE size_t hash_batch_k(const hm_t *m, const unsigned char *keys, size_t l
     /* Once, not per key: the stores to hashes[] may alias the map's fields. */
     const bool prefetch = batch_prefetches(m);
 #endif
-    for (size_t j = 0; j < count; j++) {
+    size_t j = 0;
+    if (kind && m->hash_x8) {
+        for (; j + 8 <= count; j += 8) {
+            m->hash_x8(&m->sip, keys + j * key_size, key_size, hashes + j);
+#if defined(__GNUC__)
+            if (prefetch)
+                for (size_t q = j; q < j + 8; q++)
+                    prefetch_home(m, hashes[q], write, ask_slot);
+#endif
+        }
+    }
+    for (; j < count; j++) {
         uint64_t h = hash_key_k(m, keys + j * key_size, kind);
         hashes[j] = h;
 #if defined(__GNUC__)
@@ -1720,6 +1763,33 @@ HM_INLINE size_t hash_batch_k(const hm_t *m, const unsigned char *keys, size_t l
 #endif
     }
     return count;
+}
+
+/* A lookup pipeline's next hashes: of key `hashed` of the n at keys, or of
+ * the 8 from it when the map hashes 8 at a time (hash_x8) and 8 are left, into
+ * the ring hashes[] of HASH_RING (where 8 never wrap: the first LOOKUP_AHEAD
+ * come from hash_batch_k, then 8 at a time), their control bytes and home
+ * slots asked for when `prefetch`, as hash_batch_k does. Returns the count
+ * hashed so far. */
+HM_INLINE size_t hash_ahead_k(const hm_t *m, const unsigned char *keys, size_t n, size_t hashed,
+                              uint64_t *hashes, bool prefetch, bool ask_slot, size_t kind)
+{
+    const size_t key_size = kind ? kind : m->key_size;
+    hm__sip13_x8_fn *const x8 = kind ? m->hash_x8 : NULL;
+    size_t more = x8 && n - hashed >= 8 ? 8 : 1;
+    if (more == 8)
+        x8(&m->sip, keys + hashed * key_size, key_size, hashes + hashed % HASH_RING);
+    else
+        hashes[hashed % HASH_RING] = hash_key_k(m, keys + hashed * key_size, kind);
+#if defined(__GNUC__)
+    if (prefetch)
+        for (size_t q = hashed; q < hashed + more; q++)
+            prefetch_home(m, hashes[q % HASH_RING], false, ask_slot);
+#else
+    (void)prefetch;
+    (void)ask_slot;
+#endif
+    return hashed + more;
 }
 
 /* hm_insert_many's body, once the table has room for n new keys: hashes a
@@ -1924,10 +1994,10 @@ HM_INLINE void *get_k(const hm_t *m, const void *key, size_t kind, bool watch)
 
 /* hm_get_many's body: a pipeline LOOKUP_AHEAD keys deep. The first
  * LOOKUP_AHEAD keys are hashed (and their control bytes and home slots asked
- * for) before any is probed; then each probe is preceded by the hashing of the
- * key LOOKUP_AHEAD places on, whose hash takes the place of the one just used.
- * The cache misses of the keys ahead keep overlapping instead of draining
- * every LOOKUP_AHEAD keys.
+ * for) before any is probed; then, whenever the keys hashed are no more than
+ * LOOKUP_AHEAD ahead of the probe, hash_ahead_k hashes the next one, or the
+ * next 8 at once in a map with hash_x8. The cache misses of the keys ahead
+ * keep overlapping instead of draining every LOOKUP_AHEAD keys.
  *
  * In a table past LARGE_MIN_MASK the call keeps the thread's miss_run, as
  * hm_get does (each key absent a miss, each key found a hit), and asks for a
@@ -1943,24 +2013,17 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
                             size_t kind)
 {
     const size_t key_size = kind ? kind : m->key_size;
-    uint64_t hashes[LOOKUP_AHEAD];
+    uint64_t hashes[HASH_RING];
     size_t found = 0;
     const bool watch = is_large(m);
     unsigned run = watch ? miss_run : 0;
-    hash_batch_k(m, keys, n, LOOKUP_AHEAD, hashes, false, run < MISS_RUN_LIMIT, kind);
-#if defined(__GNUC__)
+    size_t hashed = hash_batch_k(m, keys, n, LOOKUP_AHEAD, hashes, false, run < MISS_RUN_LIMIT,
+                                 kind);
     const bool prefetch = batch_prefetches(m);
-#endif
     for (size_t j = 0; j < n; j++) {
-        uint64_t h = hashes[j % LOOKUP_AHEAD];
-        if (j + LOOKUP_AHEAD < n) {
-            uint64_t next = hash_key_k(m, keys + (j + LOOKUP_AHEAD) * key_size, kind);
-            hashes[j % LOOKUP_AHEAD] = next;
-#if defined(__GNUC__)
-            if (prefetch)
-                prefetch_home(m, next, false, run < MISS_RUN_LIMIT);
-#endif
-        }
+        uint64_t h = hashes[j % HASH_RING];
+        if (hashed < n && hashed <= j + LOOKUP_AHEAD)
+            hashed = hash_ahead_k(m, keys, n, hashed, hashes, prefetch, run < MISS_RUN_LIMIT, kind);
         size_t i = find_k(m, keys + j * key_size, h, NULL, false, !watch, watch, kind);
         values[j] = i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
         found += i != NOT_FOUND;
@@ -1977,27 +2040,18 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
  * moves no other entry and never resizes, so the control bytes and home slots
  * asked for ahead stay where they were. Without miss_run: a removal's key is
  * mostly present, and hm_remove does not keep it either. Returns how many keys
- * were removed. The pipeline's step is written out here as in get_many_k: as
- * one inline function taking hashes[] by pointer, GCC addressed the array
- * through a pointer it spilled, and hm_get_many ran 1.2%-1.7% more
- * instructions a key (callgrind, 8- and 16-byte keys). */
+ * were removed. */
 HM_INLINE size_t remove_many_k(hm_t *m, const unsigned char *keys, size_t n, size_t kind)
 {
     const size_t key_size = kind ? kind : m->key_size;
-    uint64_t hashes[LOOKUP_AHEAD];
+    uint64_t hashes[HASH_RING];
     size_t removed = 0;
-    hash_batch_k(m, keys, n, LOOKUP_AHEAD, hashes, false, true, kind);
+    size_t hashed = hash_batch_k(m, keys, n, LOOKUP_AHEAD, hashes, false, true, kind);
     const bool prefetch = batch_prefetches(m);
     for (size_t j = 0; j < n; j++) {
-        uint64_t h = hashes[j % LOOKUP_AHEAD];
-        if (j + LOOKUP_AHEAD < n) {
-            uint64_t next = hash_key_k(m, keys + (j + LOOKUP_AHEAD) * key_size, kind);
-            hashes[j % LOOKUP_AHEAD] = next;
-#if defined(__GNUC__)
-            if (prefetch)
-                prefetch_home(m, next, false, true);
-#endif
-        }
+        uint64_t h = hashes[j % HASH_RING];
+        if (hashed < n && hashed <= j + LOOKUP_AHEAD)
+            hashed = hash_ahead_k(m, keys, n, hashed, hashes, prefetch, true, kind);
         size_t i = find_k(m, keys + j * key_size, h, NULL, false, !prefetch, false, kind);
         if (i != NOT_FOUND)
             removed += remove_found_k(m, i, h, NULL, NULL, kind, false);

@@ -128,3 +128,220 @@ HM_API uint64_t hm_sip_finish(const hm_sip *s)
     hm__sip_compress(&v, last, s->c_rounds);
     return hm__sip_finalize(&v, 0xff, s->d_rounds);
 }
+
+/* ---- Eight keys at once -------------------------------------------------
+ *
+ * A SipHash round is four chains of dependent additions, rotations and xors:
+ * one key at a time, the processor runs little else beside them, and a hash
+ * of an 8-byte key took about 8 ns here (2026-11-30). Eight keys hashed in the
+ * lanes of vector registers run the same instructions once for all eight:
+ * 3.7 ns a key with AVX2 (two registers of four lanes a state word) and 1.7 ns
+ * with AVX-512F (one of eight, whose vprolq rotates in one instruction).
+ * Each lane does exactly what hm__siphash13_from does for its key. */
+
+int hm__sip_x8_max_level = HM__SIP_X8_AVX512;
+
+static void sip13_x8_scalar(const hm__sipv *start, const void *keys, size_t key_size,
+                            uint64_t out[8])
+{
+    const unsigned char *k = (const unsigned char *)keys;
+    for (size_t j = 0; j < 8; j++)
+        out[j] = hm__siphash13_from(start, k + j * key_size, key_size);
+}
+
+#if !defined(HM_PORTABLE) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HM__SIP_X86 1
+#include <immintrin.h>
+
+/* -- AVX2: four lanes a register, eight keys in two sets of registers. */
+
+#define X2_ATTR __attribute__((target("avx2"), always_inline)) static inline
+
+typedef struct {
+    __m256i v0, v1, v2, v3;
+} sip_x4;
+
+X2_ATTR __m256i x2_rotl(__m256i x, int b)
+{
+    return _mm256_or_si256(_mm256_slli_epi64(x, b), _mm256_srli_epi64(x, 64 - b));
+}
+
+/* A rotation by 16 bits moves whole bytes: one shuffle. */
+X2_ATTR __m256i x2_rotl16(__m256i x)
+{
+    const __m256i by = _mm256_setr_epi8(6, 7, 0, 1, 2, 3, 4, 5, 14, 15, 8, 9, 10, 11, 12, 13, 6,
+                                        7, 0, 1, 2, 3, 4, 5, 14, 15, 8, 9, 10, 11, 12, 13);
+    return _mm256_shuffle_epi8(x, by);
+}
+
+/* A rotation by 32 bits swaps the halves of each lane. */
+X2_ATTR __m256i x2_rotl32(__m256i x) { return _mm256_shuffle_epi32(x, 0xB1); }
+
+X2_ATTR void x2_round(sip_x4 *s)
+{
+    s->v0 = _mm256_add_epi64(s->v0, s->v1);
+    s->v1 = _mm256_xor_si256(x2_rotl(s->v1, 13), s->v0);
+    s->v0 = x2_rotl32(s->v0);
+    s->v2 = _mm256_add_epi64(s->v2, s->v3);
+    s->v3 = _mm256_xor_si256(x2_rotl16(s->v3), s->v2);
+    s->v0 = _mm256_add_epi64(s->v0, s->v3);
+    s->v3 = _mm256_xor_si256(x2_rotl(s->v3, 21), s->v0);
+    s->v2 = _mm256_add_epi64(s->v2, s->v1);
+    s->v1 = _mm256_xor_si256(x2_rotl(s->v1, 17), s->v2);
+    s->v2 = x2_rotl32(s->v2);
+}
+
+X2_ATTR void x2_compress(sip_x4 *s, __m256i m)
+{
+    s->v3 = _mm256_xor_si256(s->v3, m);
+    x2_round(s);
+    s->v0 = _mm256_xor_si256(s->v0, m);
+}
+
+/* Four keys from k: their words (w1 only for 16-byte keys) and closing word. */
+X2_ATTR void x2_load(const unsigned char *k, size_t key_size, __m256i *w0, __m256i *w1,
+                     __m256i *last)
+{
+    const uint64_t len_word = (uint64_t)key_size << 56;
+    const __m256i len = _mm256_set1_epi64x((long long)len_word);
+    if (key_size == 4) {
+        *last = _mm256_or_si256(
+            _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)(const void *)k)), len);
+    } else if (key_size == 8) {
+        *w0 = _mm256_loadu_si256((const __m256i *)(const void *)k);
+        *last = len;
+    } else {
+        /* Keys 0 and 1, then 2 and 3: the low words come out in the lane
+         * order 0, 2, 1, 3, as do the high ones (x2_store puts it back). */
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)k);
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(k + 32));
+        *w0 = _mm256_unpacklo_epi64(a, b);
+        *w1 = _mm256_unpackhi_epi64(a, b);
+        *last = len;
+    }
+}
+
+X2_ATTR void x2_hash(const hm__sipv *start, const unsigned char *k, size_t key_size,
+                     uint64_t out[4])
+{
+    sip_x4 s = {_mm256_set1_epi64x((long long)start->v0), _mm256_set1_epi64x((long long)start->v1),
+                _mm256_set1_epi64x((long long)start->v2), _mm256_set1_epi64x((long long)start->v3)};
+    __m256i w0 = _mm256_setzero_si256(), w1 = w0, last = w0;
+    x2_load(k, key_size, &w0, &w1, &last);
+    if (key_size >= 8)
+        x2_compress(&s, w0);
+    if (key_size == 16)
+        x2_compress(&s, w1);
+    x2_compress(&s, last);
+    s.v2 = _mm256_xor_si256(s.v2, _mm256_set1_epi64x(0xff));
+    x2_round(&s);
+    x2_round(&s);
+    x2_round(&s);
+    __m256i h = _mm256_xor_si256(_mm256_xor_si256(s.v0, s.v1), _mm256_xor_si256(s.v2, s.v3));
+    if (key_size == 16)
+        h = _mm256_permute4x64_epi64(h, 0xD8); /* lanes 0, 2, 1, 3 back in order */
+    _mm256_storeu_si256((__m256i *)(void *)out, h);
+}
+
+__attribute__((target("avx2"))) static void sip13_x8_avx2(const hm__sipv *start, const void *keys,
+                                                          size_t key_size, uint64_t out[8])
+{
+    const unsigned char *k = (const unsigned char *)keys;
+    x2_hash(start, k, key_size, out);
+    x2_hash(start, k + 4 * key_size, key_size, out + 4);
+}
+
+/* -- AVX-512F: eight lanes a register. */
+
+#define X5_ATTR __attribute__((target("avx512f"), always_inline)) static inline
+
+typedef struct {
+    __m512i v0, v1, v2, v3;
+} sip_x8;
+
+X5_ATTR void x5_round(sip_x8 *s)
+{
+    s->v0 = _mm512_add_epi64(s->v0, s->v1);
+    s->v1 = _mm512_xor_si512(_mm512_rol_epi64(s->v1, 13), s->v0);
+    s->v0 = _mm512_rol_epi64(s->v0, 32);
+    s->v2 = _mm512_add_epi64(s->v2, s->v3);
+    s->v3 = _mm512_xor_si512(_mm512_rol_epi64(s->v3, 16), s->v2);
+    s->v0 = _mm512_add_epi64(s->v0, s->v3);
+    s->v3 = _mm512_xor_si512(_mm512_rol_epi64(s->v3, 21), s->v0);
+    s->v2 = _mm512_add_epi64(s->v2, s->v1);
+    s->v1 = _mm512_xor_si512(_mm512_rol_epi64(s->v1, 17), s->v2);
+    s->v2 = _mm512_rol_epi64(s->v2, 32);
+}
+
+X5_ATTR void x5_compress(sip_x8 *s, __m512i m)
+{
+    s->v3 = _mm512_xor_si512(s->v3, m);
+    x5_round(s);
+    s->v0 = _mm512_xor_si512(s->v0, m);
+}
+
+__attribute__((target("avx512f"))) static void sip13_x8_avx512(const hm__sipv *start,
+                                                               const void *keys, size_t key_size,
+                                                               uint64_t out[8])
+{
+    const unsigned char *k = (const unsigned char *)keys;
+    const uint64_t len_word = (uint64_t)key_size << 56;
+    const __m512i len = _mm512_set1_epi64((long long)len_word);
+    sip_x8 s = {_mm512_set1_epi64((long long)start->v0), _mm512_set1_epi64((long long)start->v1),
+                _mm512_set1_epi64((long long)start->v2), _mm512_set1_epi64((long long)start->v3)};
+    __m512i last = len;
+    if (key_size == 4) {
+        last = _mm512_or_si512(
+            _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)k)), len);
+    } else if (key_size == 8) {
+        x5_compress(&s, _mm512_loadu_si512(k));
+    } else {
+        /* Keys 0-3 and 4-7: the even words are the low halves, the odd ones the high. */
+        __m512i a = _mm512_loadu_si512(k), b = _mm512_loadu_si512(k + 64);
+        const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+        const __m512i odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+        x5_compress(&s, _mm512_permutex2var_epi64(a, even, b));
+        x5_compress(&s, _mm512_permutex2var_epi64(a, odd, b));
+    }
+    x5_compress(&s, last);
+    s.v2 = _mm512_xor_si512(s.v2, _mm512_set1_epi64(0xff));
+    x5_round(&s);
+    x5_round(&s);
+    x5_round(&s);
+    __m512i h = _mm512_xor_si512(_mm512_xor_si512(s.v0, s.v1), _mm512_xor_si512(s.v2, s.v3));
+    _mm512_storeu_si512(out, h);
+}
+#else
+#define HM__SIP_X86 0
+#endif
+
+hm__sip13_x8_fn *hm__sip13_x8_at(int level)
+{
+#if HM__SIP_X86
+    /* For a map made before the constructors ran, in one of the user's own:
+     * __builtin_cpu_supports reads what this fills in. */
+    __builtin_cpu_init();
+#endif
+    switch (level) {
+    case HM__SIP_X8_SCALAR:
+        return sip13_x8_scalar;
+#if HM__SIP_X86
+    case HM__SIP_X8_AVX2:
+        return __builtin_cpu_supports("avx2") ? sip13_x8_avx2 : NULL;
+    case HM__SIP_X8_AVX512:
+        return __builtin_cpu_supports("avx512f") ? sip13_x8_avx512 : NULL;
+#endif
+    default:
+        return NULL;
+    }
+}
+
+hm__sip13_x8_fn *hm__sip13_x8_best(void)
+{
+    for (int level = hm__sip_x8_max_level; level > HM__SIP_X8_SCALAR; level--) {
+        hm__sip13_x8_fn *f = hm__sip13_x8_at(level);
+        if (f)
+            return f;
+    }
+    return NULL;
+}

@@ -205,4 +205,32 @@ HM__SIP_INLINE void hm__sip_start_key(hm__sipv *s, const uint8_t key[16])
     hm__sip_start(s, k0, k1);
 }
 
+/*
+ * SipHash-1-3 of eight keys at once, for the map's batched calls and its
+ * rehash: out[j] is hm__siphash13_from(start, keys + j * key_size, key_size)
+ * for the 8 keys stored back to back, key_size 4, 8 or 16. With AVX-512F the
+ * eight run in the lanes of one set of vector registers, with AVX2 in two;
+ * one key at a time, SipHash's rounds are a chain of dependent instructions
+ * (siphash.c, "Eight keys at once").
+ */
+typedef void hm__sip13_x8_fn(const hm__sipv *start, const void *keys, size_t key_size,
+                             uint64_t out[8]);
+
+/* The ways of hashing eight keys, slowest first. */
+enum hm__sip_x8_level { HM__SIP_X8_SCALAR, HM__SIP_X8_AVX2, HM__SIP_X8_AVX512, HM__SIP_X8_LEVELS };
+
+/* The function for `level` when this build has it and the processor runs it,
+ * else NULL. The scalar level is always there. */
+hm__sip13_x8_fn *hm__sip13_x8_at(int level);
+
+/* The fastest function at or below hm__sip_x8_max_level that this build and
+ * processor have, or NULL when that is the scalar one, which a caller does
+ * better inlining itself. */
+hm__sip13_x8_fn *hm__sip13_x8_best(void);
+
+/* For the tests alone: the highest level hm__sip13_x8_best may pick
+ * (HM__SIP_X8_AVX512 unless a test lowers it), so that they reach the AVX2
+ * and scalar paths on a processor with AVX-512. */
+extern int hm__sip_x8_max_level;
+
 #endif /* HM_SIPHASH_IMPL_H */
