@@ -212,7 +212,7 @@ X2_ATTR void x2_load(const unsigned char *k, size_t key_size, __m256i *w0, __m25
         *last = len;
     } else {
         /* Keys 0 and 1, then 2 and 3: the low words come out in the lane
-         * order 0, 2, 1, 3, as do the high ones (x2_store puts it back). */
+         * order 0, 2, 1, 3, as do the high ones (x2_hash puts it back). */
         __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)k);
         __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(k + 32));
         *w0 = _mm256_unpacklo_epi64(a, b);
