@@ -790,14 +790,17 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *i
      * the insertion writes all of it. With that, the seed workload's inserts
      * (string keys behind pointers, 48-byte slots) took 0.952x and 0.966x the
      * time at 10,000,000 entries, 0.970x at 1,000,000 and 0.894x at 100,000
-     * (medians of the ratios of alternated pairs of runs); flat's, without
-     * tags, gained nothing from it (docs/design.md, "Tags on insertion"). */
+     * (medians of the ratios of alternated pairs of runs); the same prefetch
+     * on flat's insert path, tried before, gained nothing (docs/design.md,
+     * "Tags on insertion"). The last byte's address is reckoned as an integer:
+     * a map with no table has its slots at the empty group, which a pointer
+     * slot_tail bytes on would overrun. */
     if (ask_slot)
         __builtin_prefetch(slot_at(m, pos));
     if (ins && has_tags(m, kind)) {
         __builtin_prefetch(m->tags + pos, 1);
         if (m->slot_tail)
-            __builtin_prefetch(slot_at(m, pos) + m->slot_tail, 1);
+            __builtin_prefetch((const void *)((uintptr_t)slot_at(m, pos) + m->slot_tail), 1);
     }
 #endif
     for (;;) {
