@@ -739,6 +739,25 @@ static inline bool search_ends(const hm_t *m, size_t pos, size_t stride, uint8_t
     return search_ends_bit(m, pos, stride, overflow_bit(h2));
 }
 
+#if defined(__GNUC__)
+/* An insertion into a map with tags writes the new key's tag, and hm_insert's
+ * reads its candidates' (see find_k): the tags at the home slot are asked for.
+ * So is the home slot's last byte where a slot may span two cache lines
+ * (slot_tail), since the insertion writes all of it. With that, the seed
+ * workload's inserts (string keys behind pointers, 48-byte slots) took 0.952x
+ * and 0.966x the time at 10,000,000 entries, 0.970x at 1,000,000 and 0.894x
+ * at 100,000 (medians of the ratios of alternated pairs of runs); the same
+ * prefetch on flat's insert path, tried before, gained nothing
+ * (docs/design.md, "Tags on insertion"). Not in a map with no table (mask 0),
+ * whose slots are the empty group: slot_tail bytes on would point past it. */
+HM_INLINE void prefetch_tagged_insertion(const hm_t *m, size_t pos)
+{
+    __builtin_prefetch(m->tags + pos, 1);
+    if (m->slot_tail && m->mask)
+        __builtin_prefetch(slot_at(m, pos) + m->slot_tail, 1);
+}
+#endif
+
 /* Triangular probing over groups: offsets W, 3W, 6W, ... visit every group of
  * a power-of-two table once before repeating. With `ins` (a constant NULL
  * compiles it away) a miss also reports where the key would go: the first
@@ -784,24 +803,11 @@ HM_INLINE size_t find_k(const hm_t *m, const void *key, uint64_t hash, size_t *i
     /* Most keys sit at or just after their home slot: fetching it now overlaps
      * the slot's cache miss with the control bytes' instead of following it.
      * A map with no table has mask 0 and its slots at the empty group. An
-     * insertion into a map with tags writes the new key's tag, and hm_insert's
-     * reads its candidates' (below): the home slot's tags, likewise, and the
-     * slot's last byte where a slot may span two cache lines (slot_tail), since
-     * the insertion writes all of it. With that, the seed workload's inserts
-     * (string keys behind pointers, 48-byte slots) took 0.952x and 0.966x the
-     * time at 10,000,000 entries, 0.970x at 1,000,000 and 0.894x at 100,000
-     * (medians of the ratios of alternated pairs of runs); the same prefetch
-     * on flat's insert path, tried before, gained nothing (docs/design.md,
-     * "Tags on insertion"). The last byte's address is reckoned as an integer:
-     * a map with no table has its slots at the empty group, which a pointer
-     * slot_tail bytes on would overrun. */
+     * insertion into a map with tags: see prefetch_tagged_insertion. */
     if (ask_slot)
         __builtin_prefetch(slot_at(m, pos));
-    if (ins && has_tags(m, kind)) {
-        __builtin_prefetch(m->tags + pos, 1);
-        if (m->slot_tail)
-            __builtin_prefetch((const void *)((uintptr_t)slot_at(m, pos) + m->slot_tail), 1);
-    }
+    if (ins && has_tags(m, kind))
+        prefetch_tagged_insertion(m, pos);
 #endif
     for (;;) {
         group g = group_load(m->ctrl + pos);
