@@ -1010,6 +1010,38 @@ static void test_custom_hash_far_from_home(void **state)
     check_custom_hash_keeps_keys(hash_crowded, 20000);
 }
 
+/* The rehash of a map with a custom hash takes the first 8 bytes of a key whose
+ * tag has run out for an address, and prefetches it (prefetch_key_target in
+ * src/hashmap.c). Keys that are no pointer, in the kernel's half of the
+ * address space, not canonical, or near NULL, come through doublings, a
+ * rehash at the same size and a growth by 4x whole: the prefetch is a hint
+ * that never faults. */
+static uint64_t hash_key_bytes(const void *key, const hm_t *map, void *udata)
+{
+    (void)udata;
+    return hm_hash_bytes(map, key, sizeof(uint64_t));
+}
+
+static void test_custom_hash_keys_no_pointers(void **state)
+{
+    (void)state;
+    const uint64_t bases[] = {UINT64_C(0xFFFF800000000000), UINT64_C(0x8000000000000000), 0};
+    enum { N = 50000 };
+    for (size_t b = 0; b < sizeof bases / sizeof bases[0]; b++) {
+        hm_config c = {.key_size = sizeof(uint64_t), .value_size = sizeof(uint64_t),
+                       .seed = test_seed, .hash = hash_key_bytes};
+        hm_t *m = new_map(&c);
+        for (uint64_t k = 0; k < N; k++)
+            assert_int_equal(put(m, bases[b] + k * 4099, k), HM_OK);
+        assert_int_equal(hm_resize(m, hm_capacity(m)), HM_OK);
+        assert_int_equal(hm_resize(m, 4 * hm_len(m)), HM_OK);
+        assert_int_equal(hm_len(m), N);
+        for (uint64_t k = 0; k < N; k++)
+            assert_value(m, bases[b] + k * 4099, k);
+        hm_free(m);
+    }
+}
+
 /* hm_insert into a map with tags asks each candidate's tag (where its home
  * slot is, and a few hash bits past the position bits) before the equality
  * function: most entries that share a new key's 7-bit h2 have another home.
@@ -4424,6 +4456,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_custom_hash_h2_127),
         cmocka_unit_test(test_custom_hash_h2_0),
         cmocka_unit_test(test_custom_hash_far_from_home),
+        cmocka_unit_test(test_custom_hash_keys_no_pointers),
         cmocka_unit_test(test_custom_hash_insert_asks_tags_first),
         cmocka_unit_test(test_hm_insert_enomem_keeps_map),
         cmocka_unit_test(test_hm_get_present_and_absent),
