@@ -1168,16 +1168,17 @@ enum { KEY_AHEAD = 8 };
  * In a map with tags, the rehash calls the hash function again for an entry
  * whose tag knows fewer bits than the new table needs (low nibble below
  * `need`: see tag_read), about 1 in 9 when the table doubles; `need` is 0 in
- * a map whose keys are narrower than a pointer or that keeps no tags. For keys behind
- * pointers, a C string (hm_hash_cstr) or a { ptr, len } handle like the seed's,
- * that call waits for a cache miss in the heap. So for the pending entry in
- * slot j, KEY_AHEAD slots before the rehash reaches it, the first pointer-sized
- * bytes of its key are taken for an address and that line is asked for. It is
- * a hint: a prefetch never faults (test_custom_hash_keys_no_pointers), and for
- * a key whose first bytes are no pointer it is one wasted request. The seed
- * workload's resizes took 0.79x the time at 10,000,000 entries and 0.81x at
- * 4,000,000, its inserts 0.95x (old and new library alternated, pinned;
- * docs/design.md, "Growing in place").
+ * a map that keeps no tags or whose keys are narrower than a pointer. For
+ * keys behind pointers, a C string (hm_hash_cstr) or a { ptr, len } handle
+ * like the seed's, that call waits for a cache miss in the heap. So for the
+ * pending entry in slot j, KEY_AHEAD slots before the rehash reaches it, the
+ * first pointer-sized bytes of its key are taken for an address and that line
+ * is asked for. It is a hint: a prefetch never faults
+ * (test_custom_hash_keys_no_pointers), and for a key whose first bytes are no
+ * pointer it is one wasted request. The seed workload's resizes took 0.79x
+ * the time at 10,000,000 entries and 0.81x at 4,000,000, its inserts 0.95x
+ * (old and new library alternated, pinned; docs/design.md, "Growing in
+ * place").
  */
 HM_INLINE void prefetch_key_target(const hm_t *m, size_t j, size_t limit, unsigned need)
 {
