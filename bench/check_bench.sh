@@ -58,6 +58,7 @@ check_json() {
             want["libhashmap", w, n, p[k]] = 1
             if (FLOOR) want["floor", w, n, p[k]] = 1
             if (FLOOR && p[k] !~ /^(get_many|iterate|free)$/) want["floor-serial", w, n, p[k]] = 1
+            if (FLOOR && w == "seed") want["strings", w, n, p[k]] = 1
         }
     }
     BEGIN {

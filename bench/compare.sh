@@ -212,7 +212,7 @@ done
 # medians to summary.tsv, the sweep's medians to sweep-<map>.dat and the
 # markdown tables to stdout. Columns: the maps in $order, then any other.
 summarize() {
-    awk -v order="$table_names floor floor-serial" -v dir="$out" '
+    awk -v order="$table_names floor floor-serial strings" -v dir="$out" '
     function str(key) {
         if (!match($0, "\"" key "\":\"[^\"]*\""))
             return ""
@@ -376,6 +376,8 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -
     echo "  The C and C++ peers hash with libhashmap's inline SipHash, as libhashmap does."
     echo "  floor-serial: the same one key at a time (hash, read, next key), the way"
     echo "  one-key calls such as get and insert are made."
+    echo "  strings (seed): the seed's strings made and freed with no map, their handles in"
+    echo "  an array allocated up front: the part of a seed insert that is the workload's own."
     echo
     cat "$out/tables.md"
 } >"$out/results.md"

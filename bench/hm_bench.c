@@ -10,7 +10,7 @@
  * Output: JSON lines on stdout, one object per line, every value a string or a
  * number; the keys always come in the order shown.
  *
- *  A phase, for map "libhashmap", "floor" and "floor-serial":
+ *  A phase, for map "libhashmap", "floor", "floor-serial" and (seed) "strings":
  *    {"map":"libhashmap","workload":"flat","items":1000000,"phase":"insert",
  *     "ns_per_op":31.200,"peak_rss_bytes":123456789}
  *    workload: "seed", "flat", "u64", or "sweep" (flat's phases at each N of
@@ -85,6 +85,11 @@
  * or hm_insert makes the calls; only the processor's own look-ahead overlaps
  * the reads. It is measured for the phases that go one key at a time (not
  * get_many, iterate or free).
+ *
+ * "strings", for seed only (with the floor): the workload's strings made and
+ * freed with no map, their handles kept in an array allocated up front
+ * (strings_seed). Its insert is the share of a seed insert that is the
+ * workload's own, the same for every map; its free the share of the free.
  *
  * --text prints to stderr, for every resize, the seed experiment's block
  *   Resize Stats:
@@ -307,7 +312,7 @@ static void usage(FILE *out)
           "  --seed HEX     32 hex digits: a fixed SipHash key (byte 0 first) for every map,\n"
           "                 for reproducible tables (default: 16 random bytes per map)\n"
           "  --text         print the Resize Stats blocks and a summary on stderr\n"
-          "  --no-floor     skip the floor measurements\n"
+          "  --no-floor     skip the floor measurements (and seed's strings line)\n"
           "  --batched      flat, u64 and sweep through hm_insert_many, hm_get_many and\n"
           "                 hm_remove_many, as map libhashmap-batched (every phase but\n"
           "                 get_many and iterate; no floor); seed prints nothing\n"
@@ -467,6 +472,8 @@ struct block {
     struct series lib[MAX_PHASES], flr[MAX_PHASES];
     struct series serial[MAX_PHASES]; /* the floor one key at a time */
     bool has_serial[MAX_PHASES];
+    struct series strs[MAX_PHASES]; /* seed: its strings without a map */
+    bool has_strs;
     size_t nresizes;
     struct resize_rec resizes[MAX_RESIZES]; /* run 0's, peaks the largest of all runs */
     double resize_ns[MAX_RESIZES][MAX_REPEAT];
@@ -635,6 +642,9 @@ static void print_block(const struct block *b, const struct options *o)
         for (size_t p = 0; p < b->nphases; p++)
             if (b->has_serial[p])
                 print_phase("floor-serial", b, p, &b->serial[p]);
+        if (b->has_strs)
+            for (size_t p = 0; p < b->nphases; p++)
+                print_phase("strings", b, p, &b->strs[p]);
     }
     fflush(stdout);
 
@@ -1425,13 +1435,51 @@ static void floor_seed(struct block *b, unsigned r, struct table_shape shape)
     free(mem);
 }
 
+/*
+ * The seed's own work, which no map can leave out: the N keys and values made
+ * as run_seed makes them, each pair's two handles stored in an array of N
+ * 48-byte entries allocated up front, in order, with no hash and no table; then
+ * every string freed, and the array. What a map's insert costs beyond this
+ * line is the map's part, for libhashmap and for a peer alike. It runs last in
+ * the run's process, after the map and the floor have freed their memory,
+ * which the machine may still hold: if anything it is measured low, and the
+ * maps' part high.
+ */
+static void strings_seed(struct block *b, unsigned r)
+{
+    const size_t n = b->items;
+    char x100[100], kbuf[24];
+    memset(x100, 'x', sizeof x100);
+    run_peak_start();
+    struct str(*pairs)[2] = calloc(n, sizeof *pairs);
+    if (!pairs)
+        die(1, "out of memory for %zu pairs of strings", n);
+    uint64_t t = phase_clock();
+    for (size_t i = 0; i < n; i++) {
+        pairs[i][0] = str_from(kbuf, format_key(kbuf, i));
+        pairs[i][1] = str_from(x100, sizeof x100);
+    }
+    record_since(&b->strs[S_INSERT], r, t, n);
+
+    t = phase_clock();
+    for (size_t i = 0; i < n; i++) {
+        free(pairs[i][0].ptr);
+        free(pairs[i][1].ptr);
+    }
+    free(pairs);
+    record_since(&b->strs[S_FREE], r, t, n);
+    b->has_strs = true;
+}
+
 static void seed_run(struct block *b, unsigned r, const struct options *o, const void *arg)
 {
     (void)arg;
     struct table_shape shape;
     run_seed(b, r, o, &shape);
-    if (o->floor)
+    if (o->floor) {
         floor_seed(b, r, shape);
+        strings_seed(b, r);
+    }
 }
 
 static void workload_seed(size_t n, const struct options *o)
