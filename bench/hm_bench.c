@@ -89,7 +89,9 @@
  * "strings", for seed only (with the floor): the workload's strings made and
  * freed with no map, their handles kept in an array allocated up front
  * (strings_seed). Its insert is the share of a seed insert that is the
- * workload's own, the same for every map; its free the share of the free.
+ * workload's own, the same for every map. Its free frees the strings in the
+ * order they were made, where a map frees them in its table's order, which
+ * is random against that one: no share of a map's free, only a bound.
  *
  * --text prints to stderr, for every resize, the seed experiment's block
  *   Resize Stats:
