@@ -8,7 +8,8 @@
 #   check_bench.sh BENCH batched
 #       --batched on u64, sweep and seed: the lines of map libhashmap-batched,
 #       phases insert, get_hit, get_miss, remove and reinsert once each per
-#       workload and N, no floor, no resize line, and nothing at all for seed.
+#       workload and N (seed: insert and free), no floor, no resize line but
+#       seed's, whose tables double from 64 buckets to one that holds N.
 #   check_bench.sh BENCH resize-points
 #       seed at max_load 0.7: the doubling of 1048576 buckets comes at item 734004.
 #   check_bench.sh BENCH bad-args
@@ -166,15 +167,35 @@ batched)
         "$bench" --batched --workload sweep --items 10000 >>"$tmp/out" 2>>"$tmp/err" &&
         "$bench" --batched --workload seed --items 3000 >>"$tmp/out" 2>>"$tmp/err" ||
         { cat "$tmp/err" >&2; fail "hm_bench --batched exited $?"; }
-    awk 'BEGIN { want["u64", 3000] = 1; want["sweep", 1000] = 1; want["sweep", 10000] = 1 }
-         { if ($0 !~ /^\{"map":"libhashmap-batched","workload":"[a-z0-9]+","items":[0-9]+,"phase":"(insert|get_hit|get_miss|remove|reinsert)","ns_per_op":[0-9.]+,"peak_rss_bytes":[0-9]+\}$/) {
-               print "FAIL: unexpected line: " $0 > "/dev/stderr"; exit 1 }
+    awk 'BEGIN { want["u64", 3000] = 1; want["sweep", 1000] = 1; want["sweep", 10000] = 1
+                 want["seed", 3000] = 1; buckets = 16 }
+         function fail(msg) { print "FAIL: " msg > "/dev/stderr"; bad = 1; exit 1 }
+         function num(key,   v) {
+             if (!match($0, "\"" key "\":[0-9]+")) fail("no " key ": " $0)
+             return substr($0, RSTART + length(key) + 3, RLENGTH - length(key) - 3) + 0
+         }
+         /^\{"map":"libhashmap-batched","workload":"seed","items":3000,"phase":"resize",/ {
+             # The first call needs room for a whole batch: 16 buckets become 64.
+             if (num("index") != resizes++) fail("resize out of order: " $0)
+             if (num("old_buckets") != buckets) fail("old_buckets: " $0)
+             buckets = num("new_buckets")
+             if (buckets != (resizes == 1 ? 64 : 2 * num("old_buckets")))
+                 fail("new_buckets: " $0)
+             next
+         }
+         { if ($0 !~ /^\{"map":"libhashmap-batched","workload":"[a-z0-9]+","items":[0-9]+,"phase":"(insert|get_hit|get_miss|remove|reinsert|free)","ns_per_op":[0-9.]+,"peak_rss_bytes":[0-9]+\}$/)
+               fail("unexpected line: " $0)
            split($0, f, "\""); w = f[8]; split($0, g, "\"items\":"); n = g[2] + 0
            split($0, h, "\"phase\":\""); split(h[2], ph, "\"")
-           if (!((w, n) in want)) { print "FAIL: workload " w " N " n > "/dev/stderr"; exit 1 }
-           if (seen[w, n, ph[1]]++) { print "FAIL: twice: " $0 > "/dev/stderr"; exit 1 }
+           if (!((w, n) in want)) fail("workload " w " N " n)
+           if (w == "seed" ? ph[1] !~ /^(insert|free)$/ : ph[1] == "free")
+               fail("phase " ph[1] " of " w)
+           if (seen[w, n, ph[1]]++) fail("twice: " $0)
            lines++ }
-         END { if (lines != 15) { print "FAIL: " lines + 0 " lines, not 15" > "/dev/stderr"; exit 1 } }' \
+         END { if (bad) exit 1
+               if (lines != 17) fail(lines + 0 " lines, not 17")
+               if (int(buckets * 0.875) < 3000)
+                   fail("seed: " buckets " buckets cannot hold 3000") }' \
         "$tmp/out" || fail "--batched output"
     echo "ok: $(wc -l <"$tmp/out") lines"
     ;;

@@ -11,7 +11,8 @@
 # phase and peak RSS, with every map's ratio to libhashmap, and the sweep
 # into a chart of ns/op against N (gnuplot). libhashmap runs twice per round:
 # as itself, one call per key, and as libhashmap-batched (hm_bench --batched:
-# every phase but iterate through hm_insert_many, hm_get_many and hm_remove_many).
+# every phase but iterate through hm_insert_many, hm_get_many and hm_remove_many;
+# seed's inserts through hm_insert_many).
 #
 # Needs: cmake, a C compiler, POSIX sh and awk; g++ and the peers' packages
 # for the peers (bench/peers/install-deps.sh installs them on Debian), rustc
@@ -151,7 +152,7 @@ else
     echo "compare.sh: no peers were configured (bench/peers/ missing?): libhashmap alone" >&2
 fi
 # The same binary with --batched (hm_insert_many, hm_get_many and
-# hm_remove_many; flat, u64 and sweep only) runs as a map of its own, placed
+# hm_remove_many; for seed hm_insert_many) runs as a map of its own, placed
 # halfway round the list: a process finds the host's memory as its
 # predecessor left it (on this project's machines, memory just freed in huge
 # pages is cheap to fault in again, fresh memory is not), so neither
@@ -171,7 +172,6 @@ run_one() {
     name=${2%% *}
     exe=${2#* }
     tmp=$out/.run.jsonl
-    [ "$name" = libhashmap-batched ] && [ "$1" = seed ] && return
     t0=$(date +%s)
     reps=$repeat
     [ "$1" = seed ] && reps=1 # see -R in usage
@@ -378,6 +378,8 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -
     echo "  one-key calls such as get and insert are made."
     echo "  strings (seed): the seed's strings made and freed with no map, their handles in"
     echo "  an array allocated up front: the part of a seed insert that is the workload's own."
+    echo "  libhashmap-batched: the same keys 32 a call through hm_insert_many, hm_get_many"
+    echo "  and hm_remove_many (seed: its inserts through hm_insert_many), which no peer has."
     echo
     cat "$out/tables.md"
 } >"$out/results.md"

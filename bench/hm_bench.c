@@ -27,10 +27,13 @@
  *    "get_hit" and "get_miss" (their keys in batches of 32 through
  *    hm_get_many), "remove" (remove's keys in batches of 32 through
  *    hm_remove_many) and "reinsert" (reinsert's keys in batches of 32 through
- *    hm_insert_many), with no floor; seed has no batched
- *    form and prints nothing. A process of its own, as a peer's is, so that
- *    compare.sh runs it in turn with the others: each run's growth then meets
- *    the host's memory in the same state as theirs.
+ *    hm_insert_many), with no floor. seed's "insert" makes the same strings
+ *    32 pairs at a time and hands each 32 to hm_insert_many, which grows the
+ *    map before it inserts them (the first call takes it from 16 buckets to
+ *    64, the others double it; a resize's at_item is then the count once that
+ *    call is done); "free" as without --batched. A process of its own, as a
+ *    peer's is, so that compare.sh runs it in turn with the others: each
+ *    run's growth then meets the host's memory in the same state as theirs.
  *    ns_per_op: the median over --repeat runs. The clock stops while the
  *    bench's own on_resize hook reads /proc (see below): that is
  *    instrumentation the peers do not carry, and at small N it would be most
@@ -45,8 +48,8 @@
  *    is the peak of that run alone. Where the reset is refused it is the
  *    process's VmHWM.
  *
- *  A resize of the libhashmap map (through hm_config.on_resize), after the
- *  phase lines of its workload:
+ *  A resize of the map (through hm_config.on_resize; libhashmap's, or with
+ *  --batched seed's libhashmap-batched), after the phase lines of its workload:
  *    {"map":"libhashmap","workload":"seed","items":10000000,"phase":"resize",
  *     "index":19,"during":"insert","at_item":734004,"old_buckets":1048576,
  *     "new_buckets":2097152,"entry_size":48,"new_bytes":102760464,
@@ -315,9 +318,10 @@ static void usage(FILE *out)
           "                 for reproducible tables (default: 16 random bytes per map)\n"
           "  --text         print the Resize Stats blocks and a summary on stderr\n"
           "  --no-floor     skip the floor measurements (and seed's strings line)\n"
-          "  --batched      flat, u64 and sweep through hm_insert_many, hm_get_many and\n"
-          "                 hm_remove_many, as map libhashmap-batched (every phase but\n"
-          "                 get_many and iterate; no floor); seed prints nothing\n"
+          "  --batched      as map libhashmap-batched, with no floor: flat, u64 and sweep\n"
+          "                 through hm_insert_many, hm_get_many and hm_remove_many\n"
+          "                 (every phase but get_many and iterate), seed's inserts\n"
+          "                 through hm_insert_many\n"
           "  --strace-marks mark the seed's insert phase and each resize with a\n"
           "                 madvise(NULL, 0, MADV_NORMAL) call, for the strace test\n"
           "  -h, --help     this text\n",
@@ -629,14 +633,15 @@ static void print_block(const struct block *b, const struct options *o)
         print_phase(b->map, b, p, &b->lib[p]);
     for (size_t k = 0; k < b->nresizes; k++) {
         const struct resize_rec *r = &b->resizes[k];
-        printf("{\"map\":\"libhashmap\",\"workload\":\"%s\",\"items\":%zu,\"phase\":\"resize\","
+        printf("{\"map\":\"%s\",\"workload\":\"%s\",\"items\":%zu,\"phase\":\"resize\","
                "\"index\":%zu,\"during\":\"%s\",\"at_item\":%zu,\"old_buckets\":%zu,"
                "\"new_buckets\":%zu,\"entry_size\":%zu,\"new_bytes\":%zu,\"len\":%zu,"
                "\"ns\":%.0f,\"peak_rss_bytes\":%" PRIu64 ",\"rss_bytes\":%" PRIu64
                ",\"peak_scope\":\"%s\"}\n",
-               b->workload, b->items, k, r->during, r->at_item, r->old_buckets, r->new_buckets,
-               r->entry_size, r->new_bytes, r->len, median(b->resize_ns[k], b->runs), r->peak,
-               r->rss, g_hwm_reset_ok ? "resize" : "process");
+               b->map, b->workload, b->items, k, r->during, r->at_item, r->old_buckets,
+               r->new_buckets, r->entry_size, r->new_bytes, r->len,
+               median(b->resize_ns[k], b->runs), r->peak, r->rss,
+               g_hwm_reset_ok ? "resize" : "process");
     }
     if (b->floor) {
         for (size_t p = 0; p < b->nphases; p++)
@@ -1356,13 +1361,32 @@ static void run_seed(struct block *b, unsigned r, const struct options *o, struc
     if (o->marks)
         strace_mark();
     uint64_t t = phase_clock();
-    for (size_t i = 0; i < n; i++) {
-        struct str key = str_from(kbuf, format_key(kbuf, i));
-        struct str value = str_from(x100, sizeof x100);
-        ctx->item = i + 1;
-        int rc = hm_insert(m, &key, &value);
-        if (rc != HM_OK)
-            fail_status(b, "insert", i, rc);
+    if (!o->batched) {
+        for (size_t i = 0; i < n; i++) {
+            struct str key = str_from(kbuf, format_key(kbuf, i));
+            struct str value = str_from(x100, sizeof x100);
+            ctx->item = i + 1;
+            int rc = hm_insert(m, &key, &value);
+            if (rc != HM_OK)
+                fail_status(b, "insert", i, rc);
+        }
+    } else {
+        /* The same strings, made BATCH pairs at a time and handed to
+         * hm_insert_many, which grows the map before it inserts any. */
+        struct str keys[BATCH], values[BATCH];
+        for (size_t i = 0; i < n; i += BATCH) {
+            size_t batch = n - i < BATCH ? n - i : BATCH;
+            for (size_t q = 0; q < batch; q++) {
+                keys[q] = str_from(kbuf, format_key(kbuf, i + q));
+                values[q] = str_from(x100, sizeof x100);
+            }
+            ctx->item = i + batch;
+            size_t added = 0;
+            int rc = hm_insert_many(m, keys, values, batch, &added);
+            if (rc != HM_OK)
+                fail_status(b, "insert", i, rc);
+            check(added == batch, b, "insert", "new keys", added, batch);
+        }
     }
     uint64_t dt = phase_clock() - t;
     if (o->marks)
@@ -1478,7 +1502,7 @@ static void seed_run(struct block *b, unsigned r, const struct options *o, const
     (void)arg;
     struct table_shape shape;
     run_seed(b, r, o, &shape);
-    if (o->floor) {
+    if (b->floor) {
         floor_seed(b, r, shape);
         strings_seed(b, r);
     }
@@ -1553,7 +1577,7 @@ int main(int argc, char **argv)
     }
 
     bool all = o.workload == W_ALL;
-    if ((all || o.workload == W_SEED) && !o.batched)
+    if (all || o.workload == W_SEED)
         workload_seed(o.items ? o.items : 10000000, &o);
     if (all || o.workload == W_FLAT)
         workload_fixed("flat", &FLAT, o.items ? o.items : 1000000, &o);
