@@ -9,7 +9,8 @@
 #       --batched on u64, sweep and seed: the lines of map libhashmap-batched,
 #       phases insert, get_hit, get_miss, remove and reinsert once each per
 #       workload and N (seed: insert and free), no floor, no resize line but
-#       seed's, whose tables double from 64 buckets to one that holds N.
+#       seed's, whose table grows from 16 buckets to 64, then doubles until it
+#       holds N.
 #   check_bench.sh BENCH resize-points
 #       seed at max_load 0.7: the doubling of 1048576 buckets comes at item 734004.
 #   check_bench.sh BENCH bad-args
