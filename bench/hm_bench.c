@@ -1354,6 +1354,15 @@ static struct str str_from(const char *bytes, size_t len)
     return s;
 }
 
+/* Pair i of the seed's strings, as every run makes it: "key_{i}", and the
+ * 100 bytes of x100 ("x" 100 times), each in a heap allocation of its own. */
+static void seed_pair(const char *x100, size_t i, struct str *key, struct str *value)
+{
+    char kbuf[24];
+    *key = str_from(kbuf, format_key(kbuf, i));
+    *value = str_from(x100, 100);
+}
+
 static void run_seed(struct block *b, unsigned r, const struct options *o, struct table_shape *shape)
 {
     struct bench_ctx *ctx = calloc(1, sizeof *ctx);
@@ -1393,8 +1402,8 @@ static void run_seed(struct block *b, unsigned r, const struct options *o, struc
     uint64_t t = phase_clock();
     if (!o->batched) {
         for (size_t i = 0; i < n; i++) {
-            struct str key = str_from(kbuf, format_key(kbuf, i));
-            struct str value = str_from(x100, sizeof x100);
+            struct str key, value;
+            seed_pair(x100, i, &key, &value);
             ctx->item = i + 1;
             int rc = hm_insert(m, &key, &value);
             if (rc != HM_OK)
@@ -1406,10 +1415,8 @@ static void run_seed(struct block *b, unsigned r, const struct options *o, struc
         struct str keys[BATCH], values[BATCH];
         for (size_t i = 0; i < n; i += BATCH) {
             size_t batch = n - i < BATCH ? n - i : BATCH;
-            for (size_t q = 0; q < batch; q++) {
-                keys[q] = str_from(kbuf, format_key(kbuf, i + q));
-                values[q] = str_from(x100, sizeof x100);
-            }
+            for (size_t q = 0; q < batch; q++)
+                seed_pair(x100, i + q, &keys[q], &values[q]);
             ctx->item = i + batch;
             size_t added = 0;
             int rc = hm_insert_many(m, keys, values, batch, &added);
@@ -1504,7 +1511,7 @@ static void floor_seed(struct block *b, unsigned r, struct table_shape shape)
 static void strings_seed(struct block *b, unsigned r)
 {
     const size_t n = b->items;
-    char x100[100], kbuf[24];
+    char x100[100];
     memset(x100, 'x', sizeof x100);
     run_peak_start();
     struct str(*pairs)[2] = calloc(n, sizeof *pairs);
@@ -1512,8 +1519,7 @@ static void strings_seed(struct block *b, unsigned r)
         die(1, "out of memory for %zu pairs of strings", n);
     uint64_t t = phase_clock();
     for (size_t i = 0; i < n; i++) {
-        pairs[i][0] = str_from(kbuf, format_key(kbuf, i));
-        pairs[i][1] = str_from(x100, sizeof x100);
+        seed_pair(x100, i, &pairs[i][0], &pairs[i][1]);
     }
     record_since(&b->strs[S_INSERT], r, t, n);
 
