@@ -137,21 +137,34 @@ HM_API uint64_t hm_sip_finish(const hm_sip *s)
  * lanes of vector registers run the same instructions once for all eight:
  * 3.7 ns a key with AVX2 (two registers of four lanes a state word) and 1.7 ns
  * with AVX-512F (one of eight, whose vprolq rotates in one instruction).
- * Each lane does exactly what hm__siphash13_from does for its key. */
+ * Each lane does exactly what hm__siphash13_from does for its key.
+ *
+ * Keys `stride` bytes apart are read where they lie, one load each (8-byte
+ * keys in 16-byte slots, a u64 map's, in two 64-byte loads and a
+ * permutation). The rehash used to copy a group's keys into a buffer first,
+ * and the vector load of that buffer, which spans eight recent stores, could
+ * not be served from the store buffer: it waited for all eight to reach the
+ * cache. Reading the slots, resizes took 0.84x-0.89x the time (u64 and flat,
+ * docs/design.md, "Growing in place"). */
 
 int hm__sip_x8_max_level = HM__SIP_X8_AVX512;
 
 static void sip13_x8_scalar(const hm__sipv *start, const void *keys, size_t key_size,
-                            uint64_t out[8])
+                            size_t stride, uint64_t out[8])
 {
     const unsigned char *k = (const unsigned char *)keys;
     for (size_t j = 0; j < 8; j++)
-        out[j] = hm__siphash13_from(start, k + j * key_size, key_size);
+        out[j] = hm__siphash13_from(start, k + j * stride, key_size);
 }
 
 #if !defined(HM_PORTABLE) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HM__SIP_X86 1
 #include <immintrin.h>
+
+static inline __m128i load128(const unsigned char *p)
+{
+    return _mm_loadu_si128((const __m128i *)(const void *)p);
+}
 
 /* -- AVX2: four lanes a register, eight keys in two sets of registers. */
 
@@ -198,23 +211,42 @@ X2_ATTR void x2_compress(sip_x4 *s, __m256i m)
     s->v0 = _mm256_xor_si256(s->v0, m);
 }
 
-/* Four keys from k: their words (w1 only for 16-byte keys) and closing word. */
-X2_ATTR void x2_load(const unsigned char *k, size_t key_size, __m256i *w0, __m256i *w1,
-                     __m256i *last)
+
+/* Two 16-byte keys, p and p + stride, in one register. */
+X2_ATTR __m256i x2_load_pair(const unsigned char *p, size_t stride)
+{
+    if (stride == 16)
+        return _mm256_loadu_si256((const __m256i *)(const void *)p);
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(load128(p)), load128(p + stride),
+                                   1);
+}
+
+/* Four keys from k, stride bytes apart: their words (w1 only for 16-byte
+ * keys) and closing word. */
+X2_ATTR void x2_load(const unsigned char *k, size_t key_size, size_t stride, __m256i *w0,
+                     __m256i *w1, __m256i *last)
 {
     const uint64_t len_word = (uint64_t)key_size << 56;
     const __m256i len = _mm256_set1_epi64x((long long)len_word);
     if (key_size == 4) {
-        *last = _mm256_or_si256(
-            _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)(const void *)k)), len);
+        __m128i d = stride == 4 ? load128(k)
+                                : _mm_setr_epi32((int)hm__load32_le(k),
+                                                 (int)hm__load32_le(k + stride),
+                                                 (int)hm__load32_le(k + 2 * stride),
+                                                 (int)hm__load32_le(k + 3 * stride));
+        *last = _mm256_or_si256(_mm256_cvtepu32_epi64(d), len);
     } else if (key_size == 8) {
-        *w0 = _mm256_loadu_si256((const __m256i *)(const void *)k);
+        *w0 = stride == 8 ? _mm256_loadu_si256((const __m256i *)(const void *)k)
+                          : _mm256_setr_epi64x((long long)hm__load64_le(k),
+                                               (long long)hm__load64_le(k + stride),
+                                               (long long)hm__load64_le(k + 2 * stride),
+                                               (long long)hm__load64_le(k + 3 * stride));
         *last = len;
     } else {
         /* Keys 0 and 1, then 2 and 3: the low words come out in the lane
          * order 0, 2, 1, 3, as do the high ones (x2_hash puts it back). */
-        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)k);
-        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(k + 32));
+        __m256i a = x2_load_pair(k, stride);
+        __m256i b = x2_load_pair(k + 2 * stride, stride);
         *w0 = _mm256_unpacklo_epi64(a, b);
         *w1 = _mm256_unpackhi_epi64(a, b);
         *last = len;
@@ -222,12 +254,12 @@ X2_ATTR void x2_load(const unsigned char *k, size_t key_size, __m256i *w0, __m25
 }
 
 X2_ATTR void x2_hash(const hm__sipv *start, const unsigned char *k, size_t key_size,
-                     uint64_t out[4])
+                     size_t stride, uint64_t out[4])
 {
     sip_x4 s = {_mm256_set1_epi64x((long long)start->v0), _mm256_set1_epi64x((long long)start->v1),
                 _mm256_set1_epi64x((long long)start->v2), _mm256_set1_epi64x((long long)start->v3)};
     __m256i w0 = _mm256_setzero_si256(), w1 = w0, last = w0;
-    x2_load(k, key_size, &w0, &w1, &last);
+    x2_load(k, key_size, stride, &w0, &w1, &last);
     if (key_size >= 8)
         x2_compress(&s, w0);
     if (key_size == 16)
@@ -244,11 +276,12 @@ X2_ATTR void x2_hash(const hm__sipv *start, const unsigned char *k, size_t key_s
 }
 
 __attribute__((target("avx2"))) static void sip13_x8_avx2(const hm__sipv *start, const void *keys,
-                                                          size_t key_size, uint64_t out[8])
+                                                          size_t key_size, size_t stride,
+                                                          uint64_t out[8])
 {
     const unsigned char *k = (const unsigned char *)keys;
-    x2_hash(start, k, key_size, out);
-    x2_hash(start, k + 4 * key_size, key_size, out + 4);
+    x2_hash(start, k, key_size, stride, out);
+    x2_hash(start, k + 4 * stride, key_size, stride, out + 4);
 }
 
 /* -- AVX-512F: eight lanes a register. */
@@ -280,9 +313,20 @@ X5_ATTR void x5_compress(sip_x8 *s, __m512i m)
     s->v0 = _mm512_xor_si512(s->v0, m);
 }
 
+/* Four 16-byte blocks, p + j * stride for j 0 to 3, in one register. */
+X5_ATTR __m512i x5_load4x16(const unsigned char *p, size_t stride)
+{
+    if (stride == 16)
+        return _mm512_loadu_si512(p);
+    __m512i r = _mm512_castsi128_si512(load128(p));
+    r = _mm512_inserti32x4(r, load128(p + stride), 1);
+    r = _mm512_inserti32x4(r, load128(p + 2 * stride), 2);
+    return _mm512_inserti32x4(r, load128(p + 3 * stride), 3);
+}
+
 __attribute__((target("avx512f"))) static void sip13_x8_avx512(const hm__sipv *start,
                                                                const void *keys, size_t key_size,
-                                                               uint64_t out[8])
+                                                               size_t stride, uint64_t out[8])
 {
     const unsigned char *k = (const unsigned char *)keys;
     const uint64_t len_word = (uint64_t)key_size << 56;
@@ -290,16 +334,37 @@ __attribute__((target("avx512f"))) static void sip13_x8_avx512(const hm__sipv *s
     sip_x8 s = {_mm512_set1_epi64((long long)start->v0), _mm512_set1_epi64((long long)start->v1),
                 _mm512_set1_epi64((long long)start->v2), _mm512_set1_epi64((long long)start->v3)};
     __m512i last = len;
+    const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m512i odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
     if (key_size == 4) {
-        last = _mm512_or_si512(
-            _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)k)), len);
-    } else if (key_size == 8) {
+        __m256i d = stride == 4 ? _mm256_loadu_si256((const __m256i *)(const void *)k)
+                                : _mm256_setr_epi32((int)hm__load32_le(k),
+                                                    (int)hm__load32_le(k + stride),
+                                                    (int)hm__load32_le(k + 2 * stride),
+                                                    (int)hm__load32_le(k + 3 * stride),
+                                                    (int)hm__load32_le(k + 4 * stride),
+                                                    (int)hm__load32_le(k + 5 * stride),
+                                                    (int)hm__load32_le(k + 6 * stride),
+                                                    (int)hm__load32_le(k + 7 * stride));
+        last = _mm512_or_si512(_mm512_cvtepu32_epi64(d), len);
+    } else if (key_size == 8 && stride == 8) {
         x5_compress(&s, _mm512_loadu_si512(k));
+    } else if (key_size == 8 && stride == 16) {
+        /* Slots 0-3 and 4-7 whole: the keys are the even words. */
+        x5_compress(&s, _mm512_permutex2var_epi64(_mm512_loadu_si512(k), even,
+                                                  _mm512_loadu_si512(k + 64)));
+    } else if (key_size == 8) {
+        x5_compress(&s, _mm512_setr_epi64(
+                            (long long)hm__load64_le(k), (long long)hm__load64_le(k + stride),
+                            (long long)hm__load64_le(k + 2 * stride),
+                            (long long)hm__load64_le(k + 3 * stride),
+                            (long long)hm__load64_le(k + 4 * stride),
+                            (long long)hm__load64_le(k + 5 * stride),
+                            (long long)hm__load64_le(k + 6 * stride),
+                            (long long)hm__load64_le(k + 7 * stride)));
     } else {
         /* Keys 0-3 and 4-7: the even words are the low halves, the odd ones the high. */
-        __m512i a = _mm512_loadu_si512(k), b = _mm512_loadu_si512(k + 64);
-        const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
-        const __m512i odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+        __m512i a = x5_load4x16(k, stride), b = x5_load4x16(k + 4 * stride, stride);
         x5_compress(&s, _mm512_permutex2var_epi64(a, even, b));
         x5_compress(&s, _mm512_permutex2var_epi64(a, odd, b));
     }

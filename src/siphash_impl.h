@@ -207,14 +207,16 @@ HM__SIP_INLINE void hm__sip_start_key(hm__sipv *s, const uint8_t key[16])
 
 /*
  * SipHash-1-3 of eight keys at once, for the map's batched calls and its
- * rehash: out[j] is hm__siphash13_from(start, keys + j * key_size, key_size)
- * for the 8 keys stored back to back, key_size 4, 8 or 16. With AVX-512F the
- * eight run in the lanes of one set of vector registers, with AVX2 in two;
- * one key at a time, SipHash's rounds are a chain of dependent instructions
- * (siphash.c, "Eight keys at once").
+ * rehash: out[j] is hm__siphash13_from(start, keys + j * stride, key_size)
+ * for key_size 4, 8 or 16 and stride >= key_size: the caller's keys back to
+ * back (stride == key_size) or the keys of 8 slots in a row, read where they
+ * lie (stride the slot's size). With AVX-512F the eight run in the lanes of
+ * one set of vector registers, with AVX2 in two; one key at a time,
+ * SipHash's rounds are a chain of dependent instructions (siphash.c, "Eight
+ * keys at once").
  */
 typedef void hm__sip13_x8_fn(const hm__sipv *start, const void *keys, size_t key_size,
-                             uint64_t out[8]);
+                             size_t stride, uint64_t out[8]);
 
 /* The ways of hashing eight keys, slowest first. */
 enum hm__sip_x8_level { HM__SIP_X8_SCALAR, HM__SIP_X8_AVX2, HM__SIP_X8_AVX512, HM__SIP_X8_LEVELS };
