@@ -1157,10 +1157,11 @@ static inline bool is_pending(const hm_t *m, uint8_t c, size_t kind)
  * until the rehash reaches it, since whatever moves into a slot leaves it
  * placed, no longer pending: the hash stays right while it is needed.
  * The keys are read in the slots, slot_size apart. Copied into a buffer
- * first, as they were before, they made x8's vector load wait for the eight
- * stores of the copy to reach the cache (a load that spans several stores is
- * not served from the store buffer): resizes of u64 and flat maps took 1.13x-
- * 1.19x the time (docs/design.md, "Growing in place"). */
+ * first, as they were before 6837d0d, they made x8's vector load wait for the
+ * eight stores of the copy to reach the cache (a load that spans several
+ * stores is not served from the store buffer); read in place, the resizes of
+ * u64 and flat maps took 0.86x-0.97x the time (docs/design.md, "Growing in
+ * place"). */
 HM_INLINE void hash_slots_x8(const hm_t *m, hm__sip13_x8_fn *x8, size_t i, uint64_t out[8],
                              size_t kind)
 {
