@@ -211,7 +211,6 @@ X2_ATTR void x2_compress(sip_x4 *s, __m256i m)
     s->v0 = _mm256_xor_si256(s->v0, m);
 }
 
-
 /* Two 16-byte keys, p and p + stride, in one register. */
 X2_ATTR __m256i x2_load_pair(const unsigned char *p, size_t stride)
 {
