@@ -1171,11 +1171,51 @@ static inline uint64_t key_index(int phase, size_t j, size_t n)
     }
 }
 
-/* SipHash-1-3 of a key of 8 or 16 bytes, inlined with the length a constant
- * and from a start state made once: as cheap as libhashmap's own hashing. */
-static inline uint64_t floor_hash(const hm__sipv *start, const unsigned char *key, size_t ks)
+/* How the floor hashes: as libhashmap does, from a start state made once,
+ * and where the processor has AVX-512VL in a register pair
+ * (hm__siphash13_pair), as libhashmap's maps then do. */
+struct floor_hasher {
+    hm__sipv start;
+    uint64_t pair[4];
+    bool pair_on;
+};
+
+static void floor_hasher_init(struct floor_hasher *fh, const uint8_t seed[16])
 {
-    return ks == 8 ? hm__siphash13_from(start, key, 8) : hm__siphash13_from(start, key, 16);
+    hm__sip_start_key(&fh->start, seed);
+    fh->pair_on = false;
+#if HM__SIP_PAIR
+    hm__sip_pair_of(&fh->start, fh->pair);
+    __builtin_cpu_init();
+    fh->pair_on = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+#endif
+}
+
+#if HM__SIP_PAIR
+/* A call, as a map's hm_get makes one to the function that hashes in the
+ * pair; the scalar hash below is inlined. */
+HM__SIP_PAIR_TARGET static __attribute__((noinline)) uint64_t
+floor_hash_pair(const uint64_t pair[4], const unsigned char *key, size_t ks)
+{
+    if (ks == 8)
+        return hm__siphash13_pair(pair, key, 8);
+    if (ks == 16)
+        return hm__siphash13_pair(pair, key, 16);
+    return hm__siphash13_pair(pair, key, ks);
+}
+#endif
+
+/* SipHash-1-3 of a key of 8 or 16 bytes, with the length a constant: as
+ * cheap as libhashmap's own hashing. */
+static inline uint64_t floor_hash(const struct floor_hasher *fh, const unsigned char *key,
+                                  size_t ks)
+{
+#if HM__SIP_PAIR
+    if (fh->pair_on)
+        return floor_hash_pair(fh->pair, key, ks);
+#endif
+    return ks == 8 ? hm__siphash13_from(&fh->start, key, 8)
+                   : hm__siphash13_from(&fh->start, key, 16);
 }
 
 /* The floor makes a batch of keys, each in its own buffer, hashes them, and
@@ -1191,7 +1231,7 @@ static void floor_fixed(struct block *b, const struct fixed_kind *k, unsigned r,
     uint8_t seed[16];
     unsigned char key[16], keys[BATCH][16];
     uint64_t hashes[BATCH];
-    hm__sipv start;
+    struct floor_hasher fh;
     size_t most = 0;
     for (int p = 0; p < NFIXED; p++)
         if (shapes[p].bytes > most)
@@ -1200,7 +1240,7 @@ static void floor_fixed(struct block *b, const struct fixed_kind *k, unsigned r,
     run_peak_start();
     if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
         memset(seed, 0x5a, sizeof seed); /* any key does for timing */
-    hm__sip_start_key(&start, seed);
+    floor_hasher_init(&fh, seed);
     unsigned char *mem = floor_alloc(most);
     struct probe_buf pb;
     uint64_t acc = 0;
@@ -1217,7 +1257,7 @@ static void floor_fixed(struct block *b, const struct fixed_kind *k, unsigned r,
                 for (size_t q = 0; q < batch; q++)
                     make_key(k, key_index(p, j + q, n), keys[q]);
                 for (size_t q = 0; q < batch; q++)
-                    hashes[q] = floor_hash(&start, keys[q], ks);
+                    hashes[q] = floor_hash(&fh, keys[q], ks);
                 for (size_t q = 0; q < batch; q++)
                     acc += probe(&pb, hashes[q]);
             }
@@ -1230,7 +1270,7 @@ static void floor_fixed(struct block *b, const struct fixed_kind *k, unsigned r,
         t = phase_clock();
         for (size_t j = 0; j < ops; j++) {
             make_key(k, key_index(p, j, n), key);
-            acc += probe(&pb, floor_hash(&start, key, ks));
+            acc += probe(&pb, floor_hash(&fh, key, ks));
         }
         record_since(&b->serial[p], r, t, ops);
         b->has_serial[p] = true;
@@ -1450,12 +1490,17 @@ static void run_seed(struct block *b, unsigned r, const struct options *o, struc
 }
 
 /* str_hash's hash, inlined from a start state made once. */
-static uint64_t floor_str_hash(const uint8_t seed[16], const hm__sipv *start, const char *p,
-                               size_t len)
+static uint64_t floor_str_hash(const uint8_t seed[16], const struct floor_hasher *fh,
+                               const char *p, size_t len)
 {
     unsigned char buf[32];
-    if (str_with_ff(buf, p, len))
-        return hm__siphash13_from(start, buf, len + 1);
+    if (str_with_ff(buf, p, len)) {
+#if HM__SIP_PAIR
+        if (fh->pair_on) /* as hm_hash_bytes hashes */
+            return floor_hash_pair(fh->pair, buf, len + 1);
+#endif
+        return hm__siphash13_from(&fh->start, buf, len + 1);
+    }
     return str_sip_streamed(seed, p, len);
 }
 
@@ -1464,11 +1509,11 @@ static void floor_seed(struct block *b, unsigned r, struct table_shape shape)
     const size_t n = b->items;
     uint8_t seed[16];
     char kbuf[24];
-    hm__sipv start;
+    struct floor_hasher fh;
     run_peak_start();
     if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
         memset(seed, 0x5a, sizeof seed);
-    hm__sip_start_key(&start, seed);
+    floor_hasher_init(&fh, seed);
     unsigned char *mem = floor_alloc(shape.bytes);
     struct probe_buf pb;
     probe_buf_init(&pb, mem, shape.bytes, shape.buckets);
@@ -1479,7 +1524,7 @@ static void floor_seed(struct block *b, unsigned r, struct table_shape shape)
     for (size_t i = 0; i < n; i += BATCH) {
         size_t batch = n - i < BATCH ? n - i : BATCH;
         for (size_t q = 0; q < batch; q++)
-            hashes[q] = floor_str_hash(seed, &start, kbuf, format_key(kbuf, i + q));
+            hashes[q] = floor_str_hash(seed, &fh, kbuf, format_key(kbuf, i + q));
         for (size_t q = 0; q < batch; q++)
             acc += probe(&pb, hashes[q]);
     }
@@ -1487,7 +1532,7 @@ static void floor_seed(struct block *b, unsigned r, struct table_shape shape)
 
     t = phase_clock();
     for (size_t i = 0; i < n; i++)
-        acc += probe(&pb, floor_str_hash(seed, &start, kbuf, format_key(kbuf, i)));
+        acc += probe(&pb, floor_str_hash(seed, &fh, kbuf, format_key(kbuf, i)));
     record_since(&b->serial[S_INSERT], r, t, n);
     b->has_serial[S_INSERT] = true;
 

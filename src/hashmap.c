@@ -264,6 +264,7 @@ struct hm {
     size_t slot_tail; /* slot_size - 1 if it does not divide a cache line, else 0 */
     size_t key_kind;  /* see key_kind_of() */
     hm__sipv sip; /* SipHash's start state under the map's key (hm__sip_start_key) */
+    uint64_t sip_pair[4]; /* the same for hm__siphash13_pair (hm__sip_pair_of) */
     /* hm_get's, hm_insert's and hm_remove's bodies for this map and its table
      * (see set_kind_functions), next to the hash state they go on to read. */
     void *(*get_fn)(const hm_t *m, const void *key);
@@ -281,6 +282,7 @@ struct hm {
     bool keep_tags; /* a custom hash may chase pointers: keep tags for growth */
     bool plain_insert; /* no drop callbacks, values copy_inline copies: see insert_k */
     bool huge_advised; /* the table's mapping has the advice for huge pages (table_grow) */
+    bool sip_pair_on;  /* SipHash in a register pair (hm__siphash13_pair) runs here */
     unsigned char scratch[]; /* one slot, for swaps during a rehash in place */
 };
 
@@ -1584,6 +1586,10 @@ hm_t *hm_new(const hm_config *c)
     else
         random_seed(seed);
     hm__sip_start_key(&m->sip, seed);
+#if HM__SIP_PAIR
+    hm__sip_pair_of(&m->sip, m->sip_pair);
+    m->sip_pair_on = hm__sip_pair_ok();
+#endif
     set_table(m, NULL, 0);
 
     if (buckets) {
@@ -1779,9 +1785,9 @@ static HM_NOINLINE int insert_on(hm_t *m, const void *key, const void *value, ui
  * instructions fewer, and reinserts 0.959x-0.997x the time (design.md,
  * "Control bytes").
  */
-HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, size_t kind, bool plain)
+HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, uint64_t hash, size_t kind,
+                       bool plain)
 {
-    const uint64_t hash = hash_key_k(m, key, kind);
     if (!(HM_SSE2 && kind && plain))
         return insert_hashed_k(m, key, value, hash, kind, plain);
     const struct home_group h = home_group_of(m, hash, true, true);
@@ -2036,10 +2042,9 @@ static HM_NOINLINE int remove_on(hm_t *m, const void *key, void *key_out, void *
  * six rounds of three copies, removals at 1,000 and 10,000 entries took
  * 0.98x-0.99x the time for u64 and 0.97x for flat, the other phases moving by
  * under 1.5%; at 1M and 10M, 0.98x-1.01x). */
-HM_INLINE int remove_k(hm_t *m, const void *key, void *key_out, void *value_out, size_t kind,
-                       bool plain)
+HM_INLINE int remove_k(hm_t *m, const void *key, void *key_out, void *value_out, uint64_t hash,
+                       size_t kind, bool plain)
 {
-    const uint64_t hash = hash_key_k(m, key, kind);
     if (!(HM_SSE2 && kind))
         return remove_searched_k(m, key, key_out, value_out, hash, kind, plain);
     size_t i;
@@ -2102,9 +2107,8 @@ static inline bool is_large(const hm_t *m) { return m->mask >= LARGE_MIN_MASK; }
 /* hm_get's body. `watch` (a constant) for a table past LARGE_MIN_MASK,
  * whose lookups keep miss_run and bound their candidates (group_match_bounded:
  * misses at 1M took 0.78x-0.87x the time, at 10M 0.56x-0.68x). */
-HM_INLINE void *get_k(const hm_t *m, const void *key, size_t kind, bool watch)
+HM_INLINE void *get_k(const hm_t *m, const void *key, uint64_t hash, size_t kind, bool watch)
 {
-    const uint64_t hash = hash_key_k(m, key, kind);
     if (!(HM_SSE2 && kind))
         return get_searched_k(m, key, hash, kind);
     size_t i;
@@ -2193,27 +2197,27 @@ HM_INLINE size_t remove_many_k(hm_t *m, const unsigned char *keys, size_t n, siz
 #define HM_KIND_FUNCTIONS(K)                                                                    \
     static HM_NOINLINE int insert_##K(hm_t *m, const void *key, const void *value)              \
     {                                                                                           \
-        return insert_k(m, key, value, K, false);                                               \
+        return insert_k(m, key, value, hash_key_k(m, key, K), K, false);                        \
     }                                                                                           \
     static HM_NOINLINE int insert_plain_##K(hm_t *m, const void *key, const void *value)        \
     {                                                                                           \
-        return insert_k(m, key, value, K, true);                                                \
+        return insert_k(m, key, value, hash_key_k(m, key, K), K, true);                         \
     }                                                                                           \
     static HM_NOINLINE int remove_##K(hm_t *m, const void *key, void *key_out, void *value_out) \
     {                                                                                           \
-        return remove_k(m, key, key_out, value_out, K, false);                                  \
+        return remove_k(m, key, key_out, value_out, hash_key_k(m, key, K), K, false);           \
     }                                                                                           \
     static HM_NOINLINE int remove_plain_##K(hm_t *m, const void *key)                           \
     {                                                                                           \
-        return remove_k(m, key, NULL, NULL, K, true);                                           \
+        return remove_k(m, key, NULL, NULL, hash_key_k(m, key, K), K, true);                    \
     }                                                                                           \
     static HM_NOINLINE void *get_##K(const hm_t *m, const void *key)                            \
     {                                                                                           \
-        return get_k(m, key, K, false);                                                         \
+        return get_k(m, key, hash_key_k(m, key, K), K, false);                                  \
     }                                                                                           \
     static HM_NOINLINE void *get_watched_##K(const hm_t *m, const void *key)                    \
     {                                                                                           \
-        return get_k(m, key, K, true);                                                          \
+        return get_k(m, key, hash_key_k(m, key, K), K, true);                                   \
     }                                                                                           \
     static HM_NOINLINE size_t insert_many_##K(hm_t *m, const void *keys, const void *values,      \
                                               size_t n)                                         \
@@ -2245,6 +2249,66 @@ HM_KIND_FUNCTIONS(4)
 HM_KIND_FUNCTIONS(8)
 HM_KIND_FUNCTIONS(16)
 
+#if HM__SIP_PAIR
+/*
+ * The same for a map whose keys hash in a register pair (sip_pair_on): each
+ * front end, compiled for AVX-512VL, hashes the key and jumps to a body that
+ * takes the hash, compiled as the rest of the library is. Compiled for
+ * AVX-512 themselves, the bodies copied values in 32-byte registers, which
+ * made GCC realign the stack of every insertion and clear the registers'
+ * upper halves before it returned.
+ */
+#define HM_PAIR_FUNCTIONS(K)                                                                    \
+    static HM_NOINLINE int insert_plain_hashed_##K(hm_t *m, const void *key, const void *value, \
+                                                   uint64_t hash)                               \
+    {                                                                                           \
+        return insert_k(m, key, value, hash, K, true);                                          \
+    }                                                                                           \
+    static HM_NOINLINE int remove_plain_hashed_##K(hm_t *m, const void *key, uint64_t hash)     \
+    {                                                                                           \
+        return remove_k(m, key, NULL, NULL, hash, K, true);                                     \
+    }                                                                                           \
+    static HM_NOINLINE void *get_hashed_##K(const hm_t *m, const void *key, uint64_t hash)      \
+    {                                                                                           \
+        return get_k(m, key, hash, K, false);                                                   \
+    }                                                                                           \
+    static HM_NOINLINE void *get_watched_hashed_##K(const hm_t *m, const void *key,             \
+                                                    uint64_t hash)                              \
+    {                                                                                           \
+        return get_k(m, key, hash, K, true);                                                    \
+    }                                                                                           \
+    HM__SIP_PAIR_TARGET static HM_NOINLINE int pair_insert_plain_##K(hm_t *m, const void *key,  \
+                                                                     const void *value)         \
+    {                                                                                           \
+        return insert_plain_hashed_##K(m, key, value, hash_pair_k(m, key, K));                  \
+    }                                                                                           \
+    HM__SIP_PAIR_TARGET static HM_NOINLINE int pair_remove_plain_##K(hm_t *m, const void *key)  \
+    {                                                                                           \
+        return remove_plain_hashed_##K(m, key, hash_pair_k(m, key, K));                         \
+    }                                                                                           \
+    HM__SIP_PAIR_TARGET static HM_NOINLINE void *pair_get_##K(const hm_t *m, const void *key)   \
+    {                                                                                           \
+        return get_hashed_##K(m, key, hash_pair_k(m, key, K));                                  \
+    }                                                                                           \
+    HM__SIP_PAIR_TARGET static HM_NOINLINE void *pair_get_watched_##K(const hm_t *m,            \
+                                                                      const void *key)          \
+    {                                                                                           \
+        return get_watched_hashed_##K(m, key, hash_pair_k(m, key, K));                          \
+    }                                                                                           \
+    static const struct kind_functions pair_kind_functions_##K = {                              \
+        pair_get_##K, pair_get_watched_##K, pair_insert_plain_##K, pair_remove_plain_##K};
+
+HM__SIP_PAIR_INLINE uint64_t hash_pair_k(const hm_t *m, const void *key, size_t kind)
+{
+    return hm__siphash13_pair(m->sip_pair, key, kind ? kind : m->key_size);
+}
+
+HM_PAIR_FUNCTIONS(0)
+HM_PAIR_FUNCTIONS(4)
+HM_PAIR_FUNCTIONS(8)
+HM_PAIR_FUNCTIONS(16)
+#endif
+
 /* hm_remove without out-parameters in a map that drops its entries. */
 static HM_NOINLINE int remove_dropping(hm_t *m, const void *key);
 
@@ -2275,6 +2339,24 @@ static void set_kind_functions(hm_t *m)
     default:
         break;
     }
+#if HM__SIP_PAIR
+    if (m->sip_pair_on && !m->hash) {
+        switch (m->key_kind) {
+        case 4:
+            f = &pair_kind_functions_4;
+            break;
+        case 8:
+            f = &pair_kind_functions_8;
+            break;
+        case 16:
+            f = &pair_kind_functions_16;
+            break;
+        default:
+            f = &pair_kind_functions_0;
+            break;
+        }
+    }
+#endif
     m->get_fn = HM_SSE2 && is_large(m) ? f->get_watched : f->get;
     m->insert_plain_fn = f->insert_plain;
     m->remove_fn = m->key_drop || m->value_drop ? remove_dropping : f->remove_plain;
@@ -2659,10 +2741,22 @@ size_t hm_iter_many(const hm_t *m, size_t *cursor, const void **keys, void **val
     return b.n;
 }
 
+#if HM__SIP_PAIR
+HM__SIP_PAIR_TARGET static HM_NOINLINE uint64_t hash_bytes_pair(const hm_t *m, const void *data,
+                                                                 size_t len)
+{
+    return hm__siphash13_pair(m->sip_pair, data, len);
+}
+#endif
+
 uint64_t hm_hash_bytes(const hm_t *m, const void *data, size_t len)
 {
     if (!m || (!data && len))
         return 0;
+#if HM__SIP_PAIR
+    if (m->sip_pair_on)
+        return hash_bytes_pair(m, data, len);
+#endif
     return hm__siphash13_from(&m->sip, data, len);
 }
 

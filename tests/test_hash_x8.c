@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "hashmap.h"
+#include "hashmap/siphash.h"
 #include "../src/siphash_impl.h"
 
 static const char *const level_names[HM__SIP_X8_LEVELS] = {"scalar", "AVX2", "AVX-512F"};
@@ -165,12 +166,13 @@ static void build_at(int level, size_t ks, size_t vs, uint64_t *order, size_t *l
 static void test_maps_alike_at_every_level(void **state)
 {
     (void)state;
-    static const size_t sizes[] = {4, 8, 16}, value_sizes[] = {8, MAX_VALUE};
+    /* 12: a key of no constant kind, hashed over its bytes by the default hash. */
+    static const size_t sizes[] = {4, 8, 16, 12}, value_sizes[] = {8, MAX_VALUE};
     uint64_t *want = malloc(LEVEL_KEYS * sizeof *want);
     uint64_t *got = malloc(LEVEL_KEYS * sizeof *got);
     assert_non_null(want);
     assert_non_null(got);
-    for (size_t z = 0; z < 3; z++) {
+    for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
         for (size_t y = 0; y < 2; y++) {
             size_t want_len = 0, got_len = 0;
             build_at(HM__SIP_X8_SCALAR, sizes[z], value_sizes[y], want, &want_len);
@@ -185,6 +187,28 @@ static void test_maps_alike_at_every_level(void **state)
     }
     free(want);
     free(got);
+}
+
+/* hm_hash_bytes of a map made at each level (at AVX-512F, where AVX-512VL
+ * runs too, it hashes in a register pair: hm__siphash13_pair) is the
+ * exported hm_siphash13 under the map's seed, at every length up to 64. */
+static void test_hash_bytes_at_every_level(void **state)
+{
+    (void)state;
+    static const uint8_t seed[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 11, 22, 33, 44, 55, 66};
+    unsigned char buf[64];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (unsigned char)(i * 37 + 5);
+    for (int level = HM__SIP_X8_SCALAR; level < HM__SIP_X8_LEVELS; level++) {
+        hm__sip_x8_max_level = level;
+        hm_config c = {.key_size = 8, .value_size = 8, .seed = seed};
+        hm_t *m = hm_new(&c);
+        assert_non_null(m);
+        for (size_t len = 0; len <= sizeof buf; len++)
+            assert_true(hm_hash_bytes(m, buf, len) == hm_siphash13(buf, len, seed));
+        hm_free(m);
+    }
+    hm__sip_x8_max_level = HM__SIP_X8_AVX512;
 }
 
 /* The level a map picks is the best one at or under the cap. */
@@ -208,6 +232,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_x8_equals_one_key),
         cmocka_unit_test(test_maps_alike_at_every_level),
+        cmocka_unit_test(test_hash_bytes_at_every_level),
         cmocka_unit_test(test_best_follows_the_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
