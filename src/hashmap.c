@@ -2323,40 +2323,31 @@ static HM_NOINLINE int remove_dropping(hm_t *m, const void *key);
  * reinserts 0.983x-1.002x, hits 0.990x-1.016x, and inserts, whose call still
  * tests plain_insert and growth_left, 0.990x-1.027x (design.md, "Probing").
  */
+/* The functions of kind K for map m: those that hash in a register pair
+ * where it may (sip_pair_on, under the default hash). */
+#if HM__SIP_PAIR
+#define KIND_FUNCTIONS(m, K)                                                                    \
+    ((m)->sip_pair_on && !(m)->hash ? &pair_kind_functions_##K : &kind_functions_##K)
+#else
+#define KIND_FUNCTIONS(m, K) (&kind_functions_##K)
+#endif
+
 static void set_kind_functions(hm_t *m)
 {
-    const struct kind_functions *f = &kind_functions_0;
+    const struct kind_functions *f = KIND_FUNCTIONS(m, 0);
     switch (m->key_kind) {
     case 4:
-        f = &kind_functions_4;
+        f = KIND_FUNCTIONS(m, 4);
         break;
     case 8:
-        f = &kind_functions_8;
+        f = KIND_FUNCTIONS(m, 8);
         break;
     case 16:
-        f = &kind_functions_16;
+        f = KIND_FUNCTIONS(m, 16);
         break;
     default:
         break;
     }
-#if HM__SIP_PAIR
-    if (m->sip_pair_on && !m->hash) {
-        switch (m->key_kind) {
-        case 4:
-            f = &pair_kind_functions_4;
-            break;
-        case 8:
-            f = &pair_kind_functions_8;
-            break;
-        case 16:
-            f = &pair_kind_functions_16;
-            break;
-        default:
-            f = &pair_kind_functions_0;
-            break;
-        }
-    }
-#endif
     m->get_fn = HM_SSE2 && is_large(m) ? f->get_watched : f->get;
     m->insert_plain_fn = f->insert_plain;
     m->remove_fn = m->key_drop || m->value_drop ? remove_dropping : f->remove_plain;
