@@ -1186,8 +1186,7 @@ static void floor_hasher_init(struct floor_hasher *fh, const uint8_t seed[16])
     fh->pair_on = false;
 #if HM__SIP_PAIR
     hm__sip_pair_of(&fh->start, fh->pair);
-    __builtin_cpu_init();
-    fh->pair_on = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+    fh->pair_on = hm__sip_pair_runs();
 #endif
 }
 

@@ -403,9 +403,7 @@ hm__sip13_x8_fn *hm__sip13_x8_at(int level)
 int hm__sip_pair_ok(void)
 {
 #if HM__SIP_PAIR
-    __builtin_cpu_init();
-    return hm__sip_x8_max_level >= HM__SIP_X8_AVX512 && __builtin_cpu_supports("avx512f") &&
-           __builtin_cpu_supports("avx512vl");
+    return hm__sip_x8_max_level >= HM__SIP_X8_AVX512 && hm__sip_pair_runs();
 #else
     return 0;
 #endif

@@ -257,6 +257,13 @@ extern int hm__sip_x8_max_level;
 #define HM__SIP_PAIR_TARGET __attribute__((target("avx512f,avx512vl")))
 #define HM__SIP_PAIR_INLINE HM__SIP_PAIR_TARGET __attribute__((always_inline)) static inline
 
+/* Whether this processor runs the pair: AVX-512F and AVX-512VL. */
+static inline int hm__sip_pair_runs(void)
+{
+    __builtin_cpu_init(); /* for a caller that runs before the constructors */
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+}
+
 /* The start state as the pair wants it: {v0, v2} then {v1, v3}. */
 HM__SIP_INLINE void hm__sip_pair_of(const hm__sipv *s, uint64_t pair[4])
 {

@@ -437,8 +437,7 @@ template <template <class, class> class Map>
 int run(const char *name, int argc, char **argv)
 {
 #ifdef PEER_SIP_PAIR
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512vl")) {
+    if (!hm__sip_pair_runs()) {
         std::fprintf(stderr, "%s-pair: this processor has no AVX-512VL\n", name);
         return 2;
     }
