@@ -1813,6 +1813,10 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, uint64_t has
  * before its first probe (at 10,000,000 entries: 0.89x-0.91x the time of 16). */
 enum { KEY_BATCH = 16, LOOKUP_AHEAD = 32 };
 
+/* Keys ahead of the probe whose candidate slot hm_get_many asks for (see
+ * get_many_k). */
+enum { CANDIDATE_AHEAD = 24 };
+
 /* The hashes a lookup pipeline keeps: LOOKUP_AHEAD keys ahead, and the 8 that
  * hash_x8 adds at a time past them, in a ring whose length is a power of two. */
 enum { HASH_RING = 64 };
@@ -1860,6 +1864,20 @@ HM_INLINE void prefetch_home(const hm_t *m, uint64_t hash, bool write, bool ask_
     __builtin_prefetch(m->ctrl + pos + GROUP_WIDTH - 1);
     if (ask_slot)
         prefetch_slot(m, slot_at(m, pos), write);
+}
+
+/* The middle step of hm_get_many's pipeline in a table past LARGE_MIN_MASK,
+ * for a map of a constant kind with SSE2: reads the
+ * home group of the key with this hash, whose control bytes prefetch_home asked
+ * for, and asks for the slot of its first candidate, if it has one before the
+ * group's first EMPTY (group_match_bounded). An absent key mostly has none and
+ * asks for no slot; a present one asks for the line it is in, which is the home
+ * slot's only when the key sits there or close by (see get_many_k). */
+HM_INLINE void prefetch_candidate(const hm_t *m, uint64_t hash)
+{
+    const struct home_group h = home_group_of(m, hash, false, true);
+    if (h.candidates)
+        prefetch_slot(m, slot_at(m, (h.pos + bitmask_lowest(h.candidates)) & m->mask), false);
 }
 #endif
 
@@ -2127,23 +2145,50 @@ HM_INLINE void *get_k(const hm_t *m, const void *key, uint64_t hash, size_t kind
     }
 }
 
+/* A lookup of a key whose candidate prefetch_candidate asked for: its home
+ * group first (find_first_k, as hm_get), then find_k's search. */
+HM_INLINE size_t find_asked_k(const hm_t *m, const void *key, uint64_t hash, size_t kind)
+{
+    size_t i;
+    switch (find_first_k(m, key, hash, kind, &i, false, true)) {
+    case FIRST_FOUND:
+        return i;
+    case FIRST_ABSENT:
+        return NOT_FOUND;
+    default:
+        return find_k(m, key, hash, NULL, false, false, true, kind);
+    }
+}
+
 /* hm_get_many's body: a pipeline LOOKUP_AHEAD keys deep. The first
- * LOOKUP_AHEAD keys are hashed (and their control bytes and home slots asked
- * for) before any is probed; then, whenever the keys hashed are no more than
- * LOOKUP_AHEAD ahead of the probe, hash_ahead_k hashes the next one, or the
- * next 8 at once in a map with hash_x8. The cache misses of the keys ahead
- * keep overlapping instead of draining every LOOKUP_AHEAD keys.
+ * LOOKUP_AHEAD keys are hashed (and their control bytes asked for) before any
+ * is probed; then, whenever the keys hashed are no more than LOOKUP_AHEAD
+ * ahead of the probe, hash_ahead_k hashes the next one, or the next 8 at once
+ * in a map with hash_x8. The cache misses of the keys ahead keep overlapping
+ * instead of draining every LOOKUP_AHEAD keys.
  *
- * In a table past LARGE_MIN_MASK the call keeps the thread's miss_run, as
- * hm_get does (each key absent a miss, each key found a hit), and asks for a
- * key's home slot only while the count is under MISS_RUN_LIMIT: a call of 32
- * keys asks for every line before its first result, so the count it starts
- * with, carried over from the thread's earlier calls, decides for all of
- * them. Batches of 32 absent u64 keys at 10M took 0.73x the time without the
- * slot requests, and batches of present keys 1.31x (design.md, "Misses in a
- * row"). There too find_k compares only the candidates before a group's first
- * EMPTY (group_match_bounded): absent batches at 10M 0.77x the time, present
- * ones 1.03x. */
+ * For a map of a constant kind with SSE2, in a table past LARGE_MIN_MASK,
+ * the pipeline has a middle step CANDIDATE_AHEAD keys ahead of the probe:
+ * prefetch_candidate reads the key's home group, by then mostly in the cache,
+ * and asks for the slot of its first candidate alone. A key present and not in its home slot's line gets its own line, a
+ * key absent gets none, and no line is asked for that the probe will not read.
+ * Against asking for the home slot with the control bytes (2026-12-01,
+ * bench/ab.sh and one hm_bench alternating libraries, 10M entries), batches of
+ * present u64 keys took 0.82x-0.89x the time and flat's 0.80x-0.86x, absent
+ * u64 keys 1.04x; asking for the home slot too (so that its page walk came
+ * early) took 1.07x-1.27x the time of asking for the candidate alone. 24 keys
+ * ahead did as well as 32; 16 took 1.04x-1.07x the time, 8 1.11x-1.18x. In
+ * tables below LARGE_MIN_MASK the step cost more than it saved (u64 at
+ * 100,000 entries, a 2 MiB table: 1.12x the time).
+ *
+ * Otherwise the home slot is asked for with the control bytes, and in a table
+ * past LARGE_MIN_MASK only while the thread's miss_run is under
+ * MISS_RUN_LIMIT: a call of 32 keys asks for every line before its first
+ * result, so the count it starts with, carried over from the thread's earlier
+ * calls, decides for all of them (design.md, "Misses in a row"). In a large
+ * table the call keeps miss_run either way, as hm_get does (each key absent a
+ * miss, each key found a hit), and compares only the candidates before a
+ * group's first EMPTY (group_match_bounded). */
 HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, void **values,
                             size_t kind)
 {
@@ -2152,14 +2197,26 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
     size_t found = 0;
     const bool watch = is_large(m);
     unsigned run = watch ? miss_run : 0;
-    size_t hashed = hash_batch_k(m, keys, n, LOOKUP_AHEAD, hashes, false, run < MISS_RUN_LIMIT,
-                                 kind);
     const bool prefetch = batch_prefetches(m);
+    const bool by_candidate = HM_SSE2 && kind && watch;
+    const bool ask_home = !by_candidate && run < MISS_RUN_LIMIT;
+    size_t hashed = hash_batch_k(m, keys, n, LOOKUP_AHEAD, hashes, false, ask_home, kind);
+    size_t asked = 0; /* keys whose candidate's slot was asked for */
     for (size_t j = 0; j < n; j++) {
         uint64_t h = hashes[j % HASH_RING];
         if (hashed < n && hashed <= j + LOOKUP_AHEAD)
-            hashed = hash_ahead_k(m, keys, n, hashed, hashes, prefetch, run < MISS_RUN_LIMIT, kind);
-        size_t i = find_k(m, keys + j * key_size, h, NULL, false, !watch, watch, kind);
+            hashed = hash_ahead_k(m, keys, n, hashed, hashes, prefetch, ask_home, kind);
+        const void *key = keys + j * key_size;
+        size_t i;
+        if (by_candidate) {
+#if defined(__GNUC__)
+            for (; asked < hashed && asked <= j + CANDIDATE_AHEAD; asked++)
+                prefetch_candidate(m, hashes[asked % HASH_RING]);
+#endif
+            i = find_asked_k(m, key, h, kind);
+        } else {
+            i = find_k(m, key, h, NULL, false, !watch, watch, kind);
+        }
         values[j] = i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
         found += i != NOT_FOUND;
         if (watch)
