@@ -1,5 +1,5 @@
-/* The batched calls, hm_get_many, hm_remove_many and hm_iter_many, against
- * their one-at-a-time counterparts on the same maps. */
+/* The batched calls, hm_get_many, hm_remove_many, hm_insert_many and
+ * hm_iter_many, against their one-at-a-time counterparts on the same maps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -205,10 +205,61 @@ static void test_hm_remove_many_equals_hm_remove(void **state)
     for_each_shape(check_remove_many);
 }
 
-/* Both checks in tables of 2^20 buckets at load 0.84, where hm_get_many and
- * hm_remove_many of the 4-, 8- and 16-byte key kinds ask for each key's first
- * candidate slot, 24 keys ahead, instead of its home slot (get_many_k in
- * hashmap.c); at that load some keys sit past their home group. */
+/* Two maps made with room for n keys, filled with the same n keys (every
+ * fifth one a key given before, with another value), one by hm_insert and the
+ * other by hm_insert_many in calls of 1 to 70 keys: the same count of new
+ * keys, the same length, the same value for every key. */
+static void check_insert_many(size_t key_size, size_t value_size, size_t n)
+{
+    hm_config c = {.key_size = key_size, .value_size = value_size, .capacity = n};
+    hm_t *a = hm_new(&c), *b = hm_new(&c);
+    assert_non_null(a);
+    assert_non_null(b);
+    unsigned char *keys = calloc(n + 1, key_size), *values = calloc(n + 1, value_size + 1);
+    assert_non_null(keys);
+    assert_non_null(values);
+    uint64_t seed = 0x5851f42d4c957f2du;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t k = i % 5 == 4 ? next_rand(&seed) % i : i, v = i + 1;
+        memcpy(keys + i * key_size, &k, key_size < 8 ? key_size : 8);
+        memcpy(values + i * value_size, &v, value_size < 8 ? value_size : 8);
+    }
+    size_t want = 0, added = 0;
+    for (size_t i = 0; i < n; i++)
+        want += hm_insert(a, keys + i * key_size, values + i * value_size) == HM_OK;
+    for (size_t i = 0, len = 1; i < n; i += len, len = len % 70 + 1) {
+        size_t count = n - i < len ? n - i : len, got = 0;
+        assert_int_equal(hm_insert_many(b, keys + i * key_size, values + i * value_size, count,
+                                        &got),
+                         HM_OK);
+        added += got;
+    }
+    assert_int_equal(added, want);
+    assert_int_equal(hm_len(b), hm_len(a));
+    for (size_t i = 0; i < n; i++) {
+        const void *va = hm_get(a, keys + i * key_size), *vb = hm_get(b, keys + i * key_size);
+        assert_non_null(va);
+        assert_non_null(vb);
+        assert_true(value_size == 0 || memcmp(va, vb, value_size) == 0);
+    }
+    free(keys);
+    free(values);
+    hm_free(a);
+    hm_free(b);
+}
+
+static void test_hm_insert_many_equals_hm_insert(void **state)
+{
+    (void)state;
+    for_each_shape(check_insert_many);
+}
+
+/* The three checks in tables of 2^20 buckets at load 0.84, where hm_get_many,
+ * hm_remove_many and hm_insert_many of the 4-, 8- and 16-byte key kinds ask
+ * for the slot each key's home group points to (its first candidate, or for
+ * an insertion of a new key the first free slot) instead of its home slot
+ * (get_many_k in hashmap.c); at that load some keys sit past their home
+ * group. */
 static void test_batched_calls_in_a_large_table(void **state)
 {
     (void)state;
@@ -216,10 +267,15 @@ static void test_batched_calls_in_a_large_table(void **state)
     hm_t *m = even_map(4, 0, N);
     assert_int_equal(hm_buckets(m), (size_t)1 << 20);
     hm_free(m);
+    hm_config c = {.key_size = 4, .capacity = N};
+    m = hm_new(&c);
+    assert_int_equal(hm_buckets(m), (size_t)1 << 20);
+    hm_free(m);
     const size_t sizes[][2] = {{8, 8}, {16, 32}, {4, 0}};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         check_get_many(sizes[s][0], sizes[s][1], N);
         check_remove_many(sizes[s][0], sizes[s][1], N);
+        check_insert_many(sizes[s][0], sizes[s][1], N);
     }
 }
 
@@ -405,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_hm_get_many_null_args),
         cmocka_unit_test(test_hm_remove_many_equals_hm_remove),
         cmocka_unit_test(test_hm_remove_many_args),
+        cmocka_unit_test(test_hm_insert_many_equals_hm_insert),
         cmocka_unit_test(test_batched_calls_in_a_large_table),
         cmocka_unit_test(test_hm_iter_many_equals_hm_iter_next),
         cmocka_unit_test(test_hm_iter_many_set_equals_hm_iter_next),
