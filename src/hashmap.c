@@ -1813,8 +1813,8 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, uint64_t has
  * before its first probe (at 10,000,000 entries: 0.89x-0.91x the time of 16). */
 enum { KEY_BATCH = 16, LOOKUP_AHEAD = 32 };
 
-/* Keys ahead of the probe whose candidate slot hm_get_many asks for (see
- * get_many_k). */
+/* Keys ahead of the probe whose candidate slot hm_get_many and hm_remove_many
+ * ask for (see get_many_k). */
 enum { CANDIDATE_AHEAD = 24 };
 
 /* The hashes a lookup pipeline keeps: LOOKUP_AHEAD keys ahead, and the 8 that
@@ -1867,12 +1867,12 @@ HM_INLINE void prefetch_home(const hm_t *m, uint64_t hash, bool write, bool ask_
 }
 
 /* The middle step of hm_get_many's pipeline in a table past LARGE_MIN_MASK,
- * for a map of a constant kind with SSE2: reads the
- * home group of the key with this hash, whose control bytes prefetch_home asked
- * for, and asks for the slot of its first candidate, if it has one before the
- * group's first EMPTY (group_match_bounded). An absent key mostly has none and
- * asks for no slot; a present one asks for the line it is in, which is the home
- * slot's only when the key sits there or close by (see get_many_k). */
+ * for a map of a constant kind with SSE2: reads the home group of the key with
+ * this hash, whose control bytes prefetch_home asked for, and asks for the
+ * slot of its first candidate, if it has one before the group's first EMPTY
+ * (group_match_bounded). An absent key mostly has none and asks for no slot; a
+ * present one asks for the line it is in, which is the home slot's only when
+ * the key sits there or close by (see get_many_k). */
 HM_INLINE void prefetch_candidate(const hm_t *m, uint64_t hash)
 {
     const struct home_group h = home_group_of(m, hash, false, true);
@@ -2167,10 +2167,21 @@ HM_INLINE void *get_k(const hm_t *m, const void *key, uint64_t hash, size_t kind
     }
 }
 
-/* A lookup of a key whose candidate prefetch_candidate asked for: its home
- * group first (find_first_k, as hm_get), then find_k's search. */
-HM_INLINE size_t find_asked_k(const hm_t *m, const void *key, uint64_t hash, size_t kind)
+/* Key j's probe in a pipeline with prefetch_candidate's step, `hashed` keys
+ * hashed into the ring `hashes` and *asked of them asked for: first asks for
+ * the candidates of those up to CANDIDATE_AHEAD past j, then finds key j from
+ * its home group (find_first_k, as hm_get), then by find_k's search. */
+HM_INLINE size_t find_next_asked_k(const hm_t *m, const void *key, const uint64_t *hashes,
+                                   size_t j, size_t hashed, size_t *asked, size_t kind)
 {
+#if defined(__GNUC__)
+    for (; *asked < hashed && *asked <= j + CANDIDATE_AHEAD; ++*asked)
+        prefetch_candidate(m, hashes[*asked % HASH_RING]);
+#else
+    (void)hashed;
+    (void)asked;
+#endif
+    const uint64_t hash = hashes[j % HASH_RING];
     size_t i;
     switch (find_first_k(m, key, hash, kind, &i, false, true)) {
     case FIRST_FOUND:
@@ -2192,8 +2203,9 @@ HM_INLINE size_t find_asked_k(const hm_t *m, const void *key, uint64_t hash, siz
  * For a map of a constant kind with SSE2, in a table past LARGE_MIN_MASK,
  * the pipeline has a middle step CANDIDATE_AHEAD keys ahead of the probe:
  * prefetch_candidate reads the key's home group, by then mostly in the cache,
- * and asks for the slot of its first candidate alone. A key present and not in its home slot's line gets its own line, a
- * key absent gets none, and no line is asked for that the probe will not read.
+ * and asks for the slot of its first candidate alone (find_next_asked_k). A
+ * key present and not in its home slot's line gets its own line, a key absent
+ * gets none, and no line is asked for that the probe will not read.
  * Against asking for the home slot with the control bytes (2026-12-01,
  * bench/ab.sh and one hm_bench alternating libraries, 10M entries), batches of
  * present u64 keys took 0.82x-0.89x the time and flat's 0.80x-0.86x, absent
@@ -2229,16 +2241,9 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
         if (hashed < n && hashed <= j + LOOKUP_AHEAD)
             hashed = hash_ahead_k(m, keys, n, hashed, hashes, prefetch, ask_home, kind);
         const void *key = keys + j * key_size;
-        size_t i;
-        if (by_candidate) {
-#if defined(__GNUC__)
-            for (; asked < hashed && asked <= j + CANDIDATE_AHEAD; asked++)
-                prefetch_candidate(m, hashes[asked % HASH_RING]);
-#endif
-            i = find_asked_k(m, key, h, kind);
-        } else {
-            i = find_k(m, key, h, NULL, false, !watch, watch, kind);
-        }
+        const size_t i = by_candidate
+                             ? find_next_asked_k(m, key, hashes, j, hashed, &asked, kind)
+                             : find_k(m, key, h, NULL, false, !watch, watch, kind);
         values[j] = i == NOT_FOUND ? NULL : value_of(m, slot_at(m, i));
         found += i != NOT_FOUND;
         if (watch)
@@ -2273,16 +2278,9 @@ HM_INLINE size_t remove_many_k(hm_t *m, const unsigned char *keys, size_t n, siz
         if (hashed < n && hashed <= j + LOOKUP_AHEAD)
             hashed = hash_ahead_k(m, keys, n, hashed, hashes, prefetch, !by_candidate, kind);
         const void *key = keys + j * key_size;
-        size_t i;
-        if (by_candidate) {
-#if defined(__GNUC__)
-            for (; asked < hashed && asked <= j + CANDIDATE_AHEAD; asked++)
-                prefetch_candidate(m, hashes[asked % HASH_RING]);
-#endif
-            i = find_asked_k(m, key, h, kind);
-        } else {
-            i = find_k(m, key, h, NULL, false, !prefetch, false, kind);
-        }
+        const size_t i = by_candidate
+                             ? find_next_asked_k(m, key, hashes, j, hashed, &asked, kind)
+                             : find_k(m, key, h, NULL, false, !prefetch, false, kind);
         if (i != NOT_FOUND)
             removed += remove_found_k(m, i, h, NULL, NULL, kind, false);
     }
