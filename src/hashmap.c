@@ -1807,11 +1807,15 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, uint64_t has
     return HM_OK;
 }
 
-/* Keys a batched call hashes ahead. Inserts: 16 did better than 8 or 32, and
- * than hashing the next batch while inserting this one. Lookups: 32, the
- * bench's keys per call, so that a call of 32 has every cache miss asked for
- * before its first probe (at 10,000,000 entries: 0.89x-0.91x the time of 16). */
-enum { KEY_BATCH = 16, LOOKUP_AHEAD = 32 };
+/* Keys a batched call hashes ahead. Inserts: 32. Until 99ad374 16 did better
+ * than 8 or 32, and than hashing the next batch while inserting this one; with
+ * prefetch_insert_target's step, 32 took batched inserts at 10M to 0.954x-0.975x
+ * the time of 16 and reinserts to 0.936x-0.984x, at 1M 0.984x-0.988x and
+ * 0.898x-0.938x, at 1,000 to 100,000 entries 0.970x-1.018x and 0.954x-0.986x
+ * (bench/ab.sh, 2026-12-01). Lookups: 32, the bench's keys per call, so that a
+ * call of 32 has every cache miss asked for before its first probe (at
+ * 10,000,000 entries: 0.89x-0.91x the time of 16). */
+enum { KEY_BATCH = 32, LOOKUP_AHEAD = 32 };
 
 /* Keys ahead of the probe whose candidate slot hm_get_many and hm_remove_many
  * ask for (see get_many_k). */
