@@ -1809,7 +1809,7 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, uint64_t has
 
 /* Keys a batched call hashes ahead. Inserts: 32. Until 99ad374 16 did better
  * than 8 or 32, and than hashing the next batch while inserting this one; with
- * prefetch_insert_target's step, 32 took batched inserts at 10M to 0.954x-0.975x
+ * prefetch_pointed_slot's step, 32 took batched inserts at 10M to 0.954x-0.975x
  * the time of 16 and reinserts to 0.936x-0.984x, at 1M 0.984x-0.988x and
  * 0.898x-0.938x, at 1,000 to 100,000 entries 0.970x-1.018x and 0.954x-0.986x
  * (bench/ab.sh, 2026-12-01). Lookups: 32, the bench's keys per call, so that a
@@ -1820,6 +1820,17 @@ enum { KEY_BATCH = 32, LOOKUP_AHEAD = 32 };
 /* Keys ahead of the probe whose candidate slot hm_get_many and hm_remove_many
  * ask for (see get_many_k). */
 enum { CANDIDATE_AHEAD = 24 };
+
+/* Whether a table is large (LARGE_MIN_MASK): its lookups keep miss_run. */
+static inline bool is_large(const hm_t *m) { return m->mask >= LARGE_MIN_MASK; }
+
+/* Whether the batched calls of this kind read each key's home group ahead and
+ * ask for the slot it points to (prefetch_pointed_slot) rather than the home
+ * slot: a key kind with SSE2, in a large table. */
+HM_INLINE bool asks_pointed_slot(const hm_t *m, size_t kind)
+{
+    return HM_SSE2 && kind && is_large(m);
+}
 
 /* The hashes a lookup pipeline keeps: LOOKUP_AHEAD keys ahead, and the 8 that
  * hash_x8 adds at a time past them, in a ring whose length is a power of two. */
@@ -1870,32 +1881,26 @@ HM_INLINE void prefetch_home(const hm_t *m, uint64_t hash, bool write, bool ask_
         prefetch_slot(m, slot_at(m, pos), write);
 }
 
-/* The middle step of hm_get_many's pipeline in a table past LARGE_MIN_MASK,
- * for a map of a constant kind with SSE2: reads the home group of the key with
- * this hash, whose control bytes prefetch_home asked for, and asks for the
- * slot of its first candidate, if it has one before the group's first EMPTY
- * (group_match_bounded). An absent key mostly has none and asks for no slot; a
- * present one asks for the line it is in, which is the home slot's only when
- * the key sits there or close by (see get_many_k). */
-HM_INLINE void prefetch_candidate(const hm_t *m, uint64_t hash)
+/* The middle step of the batched calls' pipelines where asks_pointed_slot:
+ * reads the home group of the key with this hash, whose control bytes
+ * prefetch_home asked for, and asks for the slot of its first candidate, if it
+ * has one before the group's first EMPTY (group_match_bounded). An absent key
+ * mostly has none and asks for no slot; a present one asks for the line it is
+ * in, which is the home slot's only when the key sits there or close by (see
+ * get_many_k). For an insertion (`insert`, a constant) the slot is asked for
+ * writing, and with no candidate the group's first free slot is, where a new
+ * key goes; keys inserted before it in the batch may take that slot first:
+ * the request is a hint. In a large table (u64 and flat at 1M and 10M,
+ * bench/ab.sh, 2026-12-01), batched inserts took 0.91x-0.99x the time with it
+ * and reinserts 0.82x-1.03x (medians 0.955x and 0.943x). */
+HM_INLINE void prefetch_pointed_slot(const hm_t *m, uint64_t hash, bool insert)
 {
     const struct home_group h = home_group_of(m, hash, false, true);
-    if (h.candidates)
-        prefetch_slot(m, slot_at(m, (h.pos + bitmask_lowest(h.candidates)) & m->mask), false);
-}
-
-/* prefetch_candidate for hm_insert_many, for writing: the slot of the first
- * candidate (a key there is replaced) or, with none, of the first free byte of
- * the home group, where a new key goes. Keys inserted before it in the batch
- * may take that slot first: the request is a hint. In a large table (u64 and
- * flat at 1M and 10M, bench/ab.sh, 2026-12-01), batched inserts took
- * 0.91x-0.99x the time and reinserts 0.82x-1.03x (medians 0.955x and 0.943x). */
-HM_INLINE void prefetch_insert_target(const hm_t *m, uint64_t hash)
-{
-    const struct home_group h = home_group_of(m, hash, false, true);
-    const bitmask target = h.candidates ? h.candidates : group_match_empty_or_deleted(h.ctrl);
+    bitmask target = h.candidates;
+    if (insert && !target)
+        target = group_match_empty_or_deleted(h.ctrl);
     if (target)
-        prefetch_slot(m, slot_at(m, (h.pos + bitmask_lowest(target)) & m->mask), true);
+        prefetch_slot(m, slot_at(m, (h.pos + bitmask_lowest(target)) & m->mask), insert);
 }
 #endif
 
@@ -1968,7 +1973,7 @@ HM_INLINE size_t hash_ahead_k(const hm_t *m, const unsigned char *keys, size_t n
 /* hm_insert_many's body, once the table has room for n new keys: hashes a
  * batch of keys and asks for the control bytes and home slot of each (in a
  * large table of a key kind with SSE2, the control bytes, and then the slot
- * each home group points to: prefetch_insert_target), then inserts them in
+ * each home group points to: prefetch_pointed_slot), then inserts them in
  * order, so that the cache misses of a batch overlap. Returns how many keys
  * were new. */
 HM_INLINE size_t insert_many_k(hm_t *m, const unsigned char *keys, const unsigned char *values,
@@ -1976,7 +1981,7 @@ HM_INLINE size_t insert_many_k(hm_t *m, const unsigned char *keys, const unsigne
 {
     const size_t key_size = kind ? kind : m->key_size, value_size = m->value_size;
     size_t added = 0;
-    const bool by_target = HM_SSE2 && kind && m->mask >= LARGE_MIN_MASK;
+    const bool by_target = asks_pointed_slot(m, kind);
     for (size_t start = 0, count; start < n; start += count) {
         uint64_t hashes[KEY_BATCH];
         count = hash_batch_k(m, keys + start * key_size, n - start, KEY_BATCH, hashes, true,
@@ -1984,7 +1989,7 @@ HM_INLINE size_t insert_many_k(hm_t *m, const unsigned char *keys, const unsigne
 #if defined(__GNUC__)
         if (by_target)
             for (size_t j = 0; j < count; j++)
-                prefetch_insert_target(m, hashes[j]);
+                prefetch_pointed_slot(m, hashes[j], true);
 #endif
         for (size_t j = 0; j < count; j++) {
             const void *value = value_size ? values + (start + j) * value_size : NULL;
@@ -2145,8 +2150,6 @@ enum { MISS_RUN_LIMIT = 8 };
 /* miss_run after one more miss: it stops counting at MISS_RUN_LIMIT. */
 static inline unsigned miss_run_after_miss(unsigned run) { return run + (run < MISS_RUN_LIMIT); }
 
-/* Whether a table is large (LARGE_MIN_MASK): its lookups keep miss_run. */
-static inline bool is_large(const hm_t *m) { return m->mask >= LARGE_MIN_MASK; }
 
 /* hm_get's body. `watch` (a constant) for a table past LARGE_MIN_MASK,
  * whose lookups keep miss_run and bound their candidates (group_match_bounded:
@@ -2171,7 +2174,7 @@ HM_INLINE void *get_k(const hm_t *m, const void *key, uint64_t hash, size_t kind
     }
 }
 
-/* Key j's probe in a pipeline with prefetch_candidate's step, `hashed` keys
+/* Key j's probe in a pipeline with prefetch_pointed_slot's step, `hashed` keys
  * hashed into the ring `hashes` and *asked of them asked for: first asks for
  * the candidates of those up to CANDIDATE_AHEAD past j, then finds key j from
  * its home group (find_first_k, as hm_get), then by find_k's search. */
@@ -2180,7 +2183,7 @@ HM_INLINE size_t find_next_asked_k(const hm_t *m, const void *key, const uint64_
 {
 #if defined(__GNUC__)
     for (; *asked < hashed && *asked <= j + CANDIDATE_AHEAD; ++*asked)
-        prefetch_candidate(m, hashes[*asked % HASH_RING]);
+        prefetch_pointed_slot(m, hashes[*asked % HASH_RING], false);
 #else
     (void)hashed;
     (void)asked;
@@ -2206,7 +2209,7 @@ HM_INLINE size_t find_next_asked_k(const hm_t *m, const void *key, const uint64_
  *
  * For a map of a constant kind with SSE2, in a table past LARGE_MIN_MASK,
  * the pipeline has a middle step CANDIDATE_AHEAD keys ahead of the probe:
- * prefetch_candidate reads the key's home group, by then mostly in the cache,
+ * prefetch_pointed_slot reads the key's home group, by then mostly in the cache,
  * and asks for the slot of its first candidate alone (find_next_asked_k). A
  * key present and not in its home slot's line gets its own line, a key absent
  * gets none, and no line is asked for that the probe will not read.
@@ -2236,7 +2239,7 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
     const bool watch = is_large(m);
     unsigned run = watch ? miss_run : 0;
     const bool prefetch = batch_prefetches(m);
-    const bool by_candidate = HM_SSE2 && kind && watch;
+    const bool by_candidate = asks_pointed_slot(m, kind);
     const bool ask_home = !by_candidate && run < MISS_RUN_LIMIT;
     size_t hashed = hash_batch_k(m, keys, n, LOOKUP_AHEAD, hashes, false, ask_home, kind);
     size_t asked = 0; /* keys whose candidate's slot was asked for */
@@ -2273,7 +2276,7 @@ HM_INLINE size_t remove_many_k(hm_t *m, const unsigned char *keys, size_t n, siz
     const size_t key_size = kind ? kind : m->key_size;
     uint64_t hashes[HASH_RING];
     size_t removed = 0;
-    const bool by_candidate = HM_SSE2 && kind && is_large(m);
+    const bool by_candidate = asks_pointed_slot(m, kind);
     size_t hashed = hash_batch_k(m, keys, n, LOOKUP_AHEAD, hashes, false, !by_candidate, kind);
     const bool prefetch = batch_prefetches(m);
     size_t asked = 0; /* keys whose candidate's slot was asked for */
