@@ -264,7 +264,7 @@ struct hm {
     size_t slot_tail; /* slot_size - 1 if it does not divide a cache line, else 0 */
     size_t key_kind;  /* see key_kind_of() */
     hm__sipv sip; /* SipHash's start state under the map's key (hm__sip_start_key) */
-    uint64_t sip_pair[4]; /* the same for hm__siphash13_pair (hm__sip_pair_of) */
+    uint64_t sip_pair[4]; /* the same for the register pair (hm__sip_pair_of) */
     /* hm_get's, hm_insert's and hm_remove's bodies for this map and its table
      * (see set_kind_functions), next to the hash state they go on to read. */
     void *(*get_fn)(const hm_t *m, const void *key);
@@ -282,7 +282,7 @@ struct hm {
     bool keep_tags; /* a custom hash may chase pointers: keep tags for growth */
     bool plain_insert; /* no drop callbacks, values copy_inline copies: see insert_k */
     bool huge_advised; /* the table's mapping has the advice for huge pages (table_grow) */
-    bool sip_pair_on;  /* SipHash in a register pair (hm__siphash13_pair) runs here */
+    uint8_t sip_pair_level; /* the register pair hm__sip_pair_level() gave, or 0 */
     unsigned char scratch[]; /* one slot, for swaps during a rehash in place */
 };
 
@@ -1588,7 +1588,7 @@ hm_t *hm_new(const hm_config *c)
     hm__sip_start_key(&m->sip, seed);
 #if HM__SIP_PAIR
     hm__sip_pair_of(&m->sip, m->sip_pair);
-    m->sip_pair_on = hm__sip_pair_ok();
+    m->sip_pair_level = (uint8_t)hm__sip_pair_level();
 #endif
     set_table(m, NULL, 0);
 
@@ -2351,62 +2351,76 @@ HM_KIND_FUNCTIONS(16)
 
 #if HM__SIP_PAIR
 /*
- * The same for a map whose keys hash in a register pair (sip_pair_on): each
- * front end, compiled for AVX-512VL, hashes the key and jumps to a body that
- * takes the hash, compiled as the rest of the library is. Compiled for
- * AVX-512 themselves, the bodies copied values in 32-byte registers, which
- * made GCC realign the stack of every insertion and clear the registers'
- * upper halves before it returned.
+ * The same for a map whose keys hash in a register pair (sip_pair_level): a
+ * front end for each build of the pair, compiled for its instructions
+ * (AVX-512VL or AVX2), hashes the key and jumps to a body that takes the
+ * hash, compiled as the rest of the library is. Compiled for AVX-512
+ * themselves, the bodies copied values in 32-byte registers, which made GCC
+ * realign the stack of every insertion and clear the registers' upper halves
+ * before it returned.
  */
-#define HM_PAIR_FUNCTIONS(K)                                                                    \
-    static HM_NOINLINE int insert_plain_hashed_##K(hm_t *m, const void *key, const void *value, \
-                                                   uint64_t hash)                               \
-    {                                                                                           \
-        return insert_k(m, key, value, hash, K, true);                                          \
-    }                                                                                           \
-    static HM_NOINLINE int remove_plain_hashed_##K(hm_t *m, const void *key, uint64_t hash)     \
-    {                                                                                           \
-        return remove_k(m, key, NULL, NULL, hash, K, true);                                     \
-    }                                                                                           \
-    static HM_NOINLINE void *get_hashed_##K(const hm_t *m, const void *key, uint64_t hash)      \
-    {                                                                                           \
-        return get_k(m, key, hash, K, false);                                                   \
-    }                                                                                           \
-    static HM_NOINLINE void *get_watched_hashed_##K(const hm_t *m, const void *key,             \
-                                                    uint64_t hash)                              \
-    {                                                                                           \
-        return get_k(m, key, hash, K, true);                                                    \
-    }                                                                                           \
-    HM__SIP_PAIR_TARGET static HM_NOINLINE int pair_insert_plain_##K(hm_t *m, const void *key,  \
-                                                                     const void *value)         \
-    {                                                                                           \
-        return insert_plain_hashed_##K(m, key, value, hash_pair_k(m, key, K));                  \
-    }                                                                                           \
-    HM__SIP_PAIR_TARGET static HM_NOINLINE int pair_remove_plain_##K(hm_t *m, const void *key)  \
-    {                                                                                           \
-        return remove_plain_hashed_##K(m, key, hash_pair_k(m, key, K));                         \
-    }                                                                                           \
-    HM__SIP_PAIR_TARGET static HM_NOINLINE void *pair_get_##K(const hm_t *m, const void *key)   \
-    {                                                                                           \
-        return get_hashed_##K(m, key, hash_pair_k(m, key, K));                                  \
-    }                                                                                           \
-    HM__SIP_PAIR_TARGET static HM_NOINLINE void *pair_get_watched_##K(const hm_t *m,            \
-                                                                      const void *key)          \
-    {                                                                                           \
-        return get_watched_hashed_##K(m, key, hash_pair_k(m, key, K));                          \
-    }                                                                                           \
-    static const struct kind_functions pair_kind_functions_##K = {                              \
-        pair_get_##K, pair_get_watched_##K, pair_insert_plain_##K, pair_remove_plain_##K};
+#define HM_HASHED_FUNCTIONS(K)                                                                     \
+    static HM_NOINLINE int insert_plain_hashed_##K(hm_t *m, const void *key, const void *value,    \
+                                                   uint64_t hash)                                  \
+    {                                                                                              \
+        return insert_k(m, key, value, hash, K, true);                                             \
+    }                                                                                              \
+    static HM_NOINLINE int remove_plain_hashed_##K(hm_t *m, const void *key, uint64_t hash)        \
+    {                                                                                              \
+        return remove_k(m, key, NULL, NULL, hash, K, true);                                        \
+    }                                                                                              \
+    static HM_NOINLINE void *get_hashed_##K(const hm_t *m, const void *key, uint64_t hash)         \
+    {                                                                                              \
+        return get_k(m, key, hash, K, false);                                                      \
+    }                                                                                              \
+    static HM_NOINLINE void *get_watched_hashed_##K(const hm_t *m, const void *key,                \
+                                                    uint64_t hash)                                 \
+    {                                                                                              \
+        return get_k(m, key, hash, K, true);                                                       \
+    }
 
-HM__SIP_PAIR_INLINE uint64_t hash_pair_k(const hm_t *m, const void *key, size_t kind)
-{
-    return hm__siphash13_pair(m->sip_pair, key, kind ? kind : m->key_size);
-}
+/* The front ends of kind K for one build of the pair: P prefixes their names,
+ * HM__SIP_<T>_TARGET is what they are compiled for and HASH the pair's hash. */
+#define HM_PAIR_FUNCTIONS(K, P, T, HASH)                                                           \
+    HM__SIP_##T##_TARGET static HM_NOINLINE int P##insert_plain_##K(                               \
+        hm_t *m, const void *key, const void *value)                                               \
+    {                                                                                              \
+        return insert_plain_hashed_##K(m, key, value, HASH(m->sip_pair, key, KEY_SIZE(m, K)));     \
+    }                                                                                              \
+    HM__SIP_##T##_TARGET static HM_NOINLINE int P##remove_plain_##K(hm_t *m, const void *key)      \
+    {                                                                                              \
+        return remove_plain_hashed_##K(m, key, HASH(m->sip_pair, key, KEY_SIZE(m, K)));            \
+    }                                                                                              \
+    HM__SIP_##T##_TARGET static HM_NOINLINE void *P##get_##K(const hm_t *m, const void *key)       \
+    {                                                                                              \
+        return get_hashed_##K(m, key, HASH(m->sip_pair, key, KEY_SIZE(m, K)));                     \
+    }                                                                                              \
+    HM__SIP_##T##_TARGET static HM_NOINLINE void *P##get_watched_##K(const hm_t *m,                \
+                                                                     const void *key)              \
+    {                                                                                              \
+        return get_watched_hashed_##K(m, key, HASH(m->sip_pair, key, KEY_SIZE(m, K)));             \
+    }                                                                                              \
+    static const struct kind_functions P##kind_functions_##K = {                                   \
+        P##get_##K, P##get_watched_##K, P##insert_plain_##K, P##remove_plain_##K};
 
-HM_PAIR_FUNCTIONS(0)
-HM_PAIR_FUNCTIONS(4)
-HM_PAIR_FUNCTIONS(8)
-HM_PAIR_FUNCTIONS(16)
+/* A key's size in a map of kind K: the constant K, or for kind 0 the map's. */
+#define KEY_SIZE(m, K) ((K) ? (size_t)(K) : (m)->key_size)
+
+/* Kind K's functions for each level of sip_pair_level (the scalar hash at
+ * HM__SIP_X8_SCALAR). */
+#define HM_PAIR_LEVELS(K)                                                                          \
+    HM_HASHED_FUNCTIONS(K)                                                                         \
+    HM_PAIR_FUNCTIONS(K, pair_, PAIR, hm__siphash13_pair)                                          \
+    HM_PAIR_FUNCTIONS(K, pair_avx2_, PAIR_AVX2, hm__siphash13_pair_avx2)                           \
+    static const struct kind_functions *const kind_functions_at_##K[HM__SIP_X8_LEVELS] = {         \
+        [HM__SIP_X8_SCALAR] = &kind_functions_##K,                                                 \
+        [HM__SIP_X8_AVX2] = &pair_avx2_kind_functions_##K,                                         \
+        [HM__SIP_X8_AVX512] = &pair_kind_functions_##K};
+
+HM_PAIR_LEVELS(0)
+HM_PAIR_LEVELS(4)
+HM_PAIR_LEVELS(8)
+HM_PAIR_LEVELS(16)
 #endif
 
 /* hm_remove without out-parameters in a map that drops its entries. */
@@ -2423,11 +2437,11 @@ static HM_NOINLINE int remove_dropping(hm_t *m, const void *key);
  * reinserts 0.983x-1.002x, hits 0.990x-1.016x, and inserts, whose call still
  * tests plain_insert and growth_left, 0.990x-1.027x (design.md, "Probing").
  */
-/* The functions of kind K for map m: those that hash in a register pair
- * where it may (sip_pair_on, under the default hash). */
+/* The functions of kind K for map m: under the default hash, those of the
+ * register pair it hashes in (sip_pair_level). */
 #if HM__SIP_PAIR
 #define KIND_FUNCTIONS(m, K)                                                                    \
-    ((m)->sip_pair_on && !(m)->hash ? &pair_kind_functions_##K : &kind_functions_##K)
+    ((m)->hash ? &kind_functions_##K : kind_functions_at_##K[(m)->sip_pair_level])
 #else
 #define KIND_FUNCTIONS(m, K) (&kind_functions_##K)
 #endif
@@ -2838,6 +2852,13 @@ HM__SIP_PAIR_TARGET static HM_NOINLINE uint64_t hash_bytes_pair(const hm_t *m, c
 {
     return hm__siphash13_pair(m->sip_pair, data, len);
 }
+
+HM__SIP_PAIR_AVX2_TARGET static HM_NOINLINE uint64_t hash_bytes_pair_avx2(const hm_t *m,
+                                                                           const void *data,
+                                                                           size_t len)
+{
+    return hm__siphash13_pair_avx2(m->sip_pair, data, len);
+}
 #endif
 
 uint64_t hm_hash_bytes(const hm_t *m, const void *data, size_t len)
@@ -2845,8 +2866,10 @@ uint64_t hm_hash_bytes(const hm_t *m, const void *data, size_t len)
     if (!m || (!data && len))
         return 0;
 #if HM__SIP_PAIR
-    if (m->sip_pair_on)
+    if (m->sip_pair_level == HM__SIP_X8_AVX512)
         return hash_bytes_pair(m, data, len);
+    if (m->sip_pair_level == HM__SIP_X8_AVX2)
+        return hash_bytes_pair_avx2(m, data, len);
 #endif
     return hm__siphash13_from(&m->sip, data, len);
 }

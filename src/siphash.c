@@ -400,13 +400,15 @@ hm__sip13_x8_fn *hm__sip13_x8_at(int level)
     }
 }
 
-int hm__sip_pair_ok(void)
+int hm__sip_pair_level(void)
 {
 #if HM__SIP_PAIR
-    return hm__sip_x8_max_level >= HM__SIP_X8_AVX512 && hm__sip_pair_runs();
-#else
-    return 0;
+    if (hm__sip_x8_max_level >= HM__SIP_X8_AVX512 && hm__sip_pair_runs())
+        return HM__SIP_X8_AVX512;
+    if (hm__sip_x8_max_level >= HM__SIP_X8_AVX2 && hm__sip_pair_avx2_runs())
+        return HM__SIP_X8_AVX2;
 #endif
+    return HM__SIP_X8_SCALAR;
 }
 
 hm__sip13_x8_fn *hm__sip13_x8_best(void)

@@ -236,32 +236,47 @@ hm__sip13_x8_fn *hm__sip13_x8_best(void);
 extern int hm__sip_x8_max_level;
 
 /*
- * SipHash-1-3 of one message in the two 64-bit lanes of an SSE register pair,
- * for processors with AVX-512VL, whose vprolvq rotates each lane by its own
- * count. The state sits as a = {v0, v2} and b = {v1, v3}: each half of a
- * round is then one add, one rotate, one xor, and one vpshufd that rotates a
- * lane by 32 and swaps the two lanes at once (so that the next half adds
- * {v1, v3} into {v2, v0}): 8 instructions a round where the scalar code takes
- * 14, about 50 an 8-byte key where it takes about 78. A lookup that misses
- * the cache waits with the processor's window full of the instructions after
- * it; with fewer of them, more lookups overlap (docs/design.md, "One key in a
- * register pair"). Every lane does what hm__siphash13_from does; test_siphash
- * checks the two against each other and against the published vectors.
+ * SipHash-1-3 of one message in the two 64-bit lanes of an SSE register pair.
+ * The state sits as a = {v0, v2} and b = {v1, v3}: each half of a round is
+ * then one add, one rotate of each lane by its own count, one xor, and one
+ * vpshufd that rotates a lane by 32 and swaps the two lanes at once (so that
+ * the next half adds {v1, v3} into {v2, v0}). Built twice:
+ * - for AVX-512VL (hm__siphash13_pair), whose vprolvq is the rotate: 8
+ *   instructions a round where the scalar code takes 14, about 50 an 8-byte
+ *   key where it takes about 78;
+ * - for AVX2 alone (hm__siphash13_pair_avx2), whose rotate is three
+ *   instructions (vpsllvq, vpsrlvq, vpor): 12 a round.
+ * A lookup that misses the cache waits with the processor's window full of
+ * the instructions after it; with fewer of them, and none writing a general
+ * register, more lookups overlap (docs/design.md, "One key in a register
+ * pair"). Every lane does what hm__siphash13_from does; test_siphash checks
+ * both builds against each other and against the published vectors.
  */
 #if !defined(HM_PORTABLE) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HM__SIP_PAIR 1
 #include <immintrin.h>
 
 /* What a function that hashes in a register pair is compiled for; it may run
- * only where hm__sip_pair_ok() said yes. */
+ * only at the level hm__sip_pair_level() gave (HM__SIP_X8_AVX512 for the
+ * first, HM__SIP_X8_AVX2 for the second). */
 #define HM__SIP_PAIR_TARGET __attribute__((target("avx512f,avx512vl")))
+#define HM__SIP_PAIR_AVX2_TARGET __attribute__((target("avx2")))
 #define HM__SIP_PAIR_INLINE HM__SIP_PAIR_TARGET __attribute__((always_inline)) static inline
+#define HM__SIP_PAIR_AVX2_INLINE                                                                   \
+    HM__SIP_PAIR_AVX2_TARGET __attribute__((always_inline)) static inline
 
-/* Whether this processor runs the pair: AVX-512F and AVX-512VL. */
+/* Whether this processor runs the AVX-512 pair: AVX-512F and AVX-512VL. */
 static inline int hm__sip_pair_runs(void)
 {
     __builtin_cpu_init(); /* for a caller that runs before the constructors */
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+}
+
+/* Whether this processor runs the AVX2 pair. */
+static inline int hm__sip_pair_avx2_runs(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
 }
 
 /* The start state as the pair wants it: {v0, v2} then {v1, v3}. */
@@ -273,57 +288,80 @@ HM__SIP_INLINE void hm__sip_pair_of(const hm__sipv *s, uint64_t pair[4])
     pair[3] = s->v3;
 }
 
-HM__SIP_PAIR_INLINE void hm__sip_pair_round(__m128i *a, __m128i *b)
+/* Each lane of x rotated left by its lane of `count`. */
+HM__SIP_PAIR_INLINE __m128i hm__sip_pair_rotl(__m128i x, __m128i count)
 {
-    const __m128i first = _mm_set_epi64x(16, 13), second = _mm_set_epi64x(21, 17);
-    *a = _mm_add_epi64(*a, *b);         /* v0 += v1, v2 += v3 */
-    *b = _mm_rolv_epi64(*b, first);     /* v1 <<<= 13, v3 <<<= 16 */
-    *b = _mm_xor_si128(*b, *a);         /* v1 ^= v0, v3 ^= v2 */
-    *a = _mm_shuffle_epi32(*a, 0x1E);   /* {v2, v0 <<< 32} */
-    *a = _mm_add_epi64(*a, *b);         /* v2 += v1, v0 += v3 */
-    *b = _mm_rolv_epi64(*b, second);    /* v1 <<<= 17, v3 <<<= 21 */
-    *b = _mm_xor_si128(*b, *a);         /* v1 ^= v2, v3 ^= v0 */
-    *a = _mm_shuffle_epi32(*a, 0x1E);   /* {v0, v2 <<< 32} */
+    return _mm_rolv_epi64(x, count);
 }
 
-/* hm__sip_compress with c = 1: v3 ^= m, a round, v0 ^= m. */
-HM__SIP_PAIR_INLINE void hm__sip_pair_compress(__m128i *a, __m128i *b, uint64_t m)
+HM__SIP_PAIR_AVX2_INLINE __m128i hm__sip_pair_avx2_rotl(__m128i x, __m128i count)
 {
-    const __m128i low = _mm_cvtsi64_si128((long long)m); /* {m, 0} */
-    *b = _mm_xor_si128(*b, _mm_slli_si128(low, 8));
-    hm__sip_pair_round(a, b);
-    *a = _mm_xor_si128(*a, low);
+    const __m128i back = _mm_sub_epi64(_mm_set1_epi64x(64), count);
+    return _mm_or_si128(_mm_sllv_epi64(x, count), _mm_srlv_epi64(x, back));
 }
 
-/* hm__siphash13_from(start, data, len), from the pair of that start state. */
-HM__SIP_PAIR_INLINE uint64_t hm__siphash13_pair(const uint64_t pair[4], const void *data,
-                                                size_t len)
-{
-    const unsigned char *p = (const unsigned char *)data;
-    const size_t whole = len & ~(size_t)7;
-    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)pair);
-    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(pair + 2));
-    uint64_t tail = 0;
-    for (size_t i = 0; i < whole; i += 8)
-        hm__sip_pair_compress(&a, &b, hm__load64_le(p + i));
-    if (len > whole)
-        tail = hm__load_tail_le(p + whole, len - whole);
-    hm__sip_pair_compress(&a, &b, hm__sip_last_word(tail, (uint64_t)len));
-    a = _mm_xor_si128(a, _mm_set_epi64x(0xff, 0)); /* v2 ^= 0xff */
-    hm__sip_pair_round(&a, &b);
-    hm__sip_pair_round(&a, &b);
-    hm__sip_pair_round(&a, &b);
-    __m128i x = _mm_xor_si128(a, b);
-    x = _mm_xor_si128(x, _mm_unpackhi_epi64(x, x));
-    return (uint64_t)_mm_cvtsi128_si64(x);
-}
+/*
+ * The round, c = 1 compression and whole hash of one build: NAME prefixes
+ * the first two (hm__sip_pair or hm__sip_pair_avx2, whose _rotl it uses),
+ * HASH is the third, HM__SIP_<T>_INLINE their attributes. HASH(pair, data, len) is
+ * hm__siphash13_from(start, data, len) from the pair of that start state
+ * (hm__sip_pair_of).
+ */
+#define HM__SIP_PAIR_BUILD(NAME, HASH, T)                                                          \
+    HM__SIP_##T##_INLINE void NAME##_round(__m128i *a, __m128i *b)                                 \
+    {                                                                                              \
+        const __m128i first = _mm_set_epi64x(16, 13), second = _mm_set_epi64x(21, 17);             \
+        *a = _mm_add_epi64(*a, *b);       /* v0 += v1, v2 += v3 */                                 \
+        *b = NAME##_rotl(*b, first);      /* v1 <<<= 13, v3 <<<= 16 */                             \
+        *b = _mm_xor_si128(*b, *a);       /* v1 ^= v0, v3 ^= v2 */                                 \
+        *a = _mm_shuffle_epi32(*a, 0x1E); /* {v2, v0 <<< 32} */                                    \
+        *a = _mm_add_epi64(*a, *b);       /* v2 += v1, v0 += v3 */                                 \
+        *b = NAME##_rotl(*b, second);     /* v1 <<<= 17, v3 <<<= 21 */                             \
+        *b = _mm_xor_si128(*b, *a);       /* v1 ^= v2, v3 ^= v0 */                                 \
+        *a = _mm_shuffle_epi32(*a, 0x1E); /* {v0, v2 <<< 32} */                                    \
+    }                                                                                              \
+                                                                                                   \
+    /* hm__sip_compress with c = 1: v3 ^= m, a round, v0 ^= m. */                                  \
+    HM__SIP_##T##_INLINE void NAME##_compress(__m128i *a, __m128i *b, uint64_t m)                  \
+    {                                                                                              \
+        const __m128i low = _mm_cvtsi64_si128((long long)m); /* {m, 0} */                          \
+        *b = _mm_xor_si128(*b, _mm_slli_si128(low, 8));                                            \
+        NAME##_round(a, b);                                                                        \
+        *a = _mm_xor_si128(*a, low);                                                               \
+    }                                                                                              \
+                                                                                                   \
+    HM__SIP_##T##_INLINE uint64_t HASH(const uint64_t pair[4], const void *data, size_t len)       \
+    {                                                                                              \
+        const unsigned char *p = (const unsigned char *)data;                                      \
+        const size_t whole = len & ~(size_t)7;                                                     \
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)pair);                          \
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(pair + 2));                    \
+        uint64_t tail = 0;                                                                         \
+        for (size_t i = 0; i < whole; i += 8)                                                      \
+            NAME##_compress(&a, &b, hm__load64_le(p + i));                                         \
+        if (len > whole)                                                                           \
+            tail = hm__load_tail_le(p + whole, len - whole);                                       \
+        NAME##_compress(&a, &b, hm__sip_last_word(tail, (uint64_t)len));                           \
+        a = _mm_xor_si128(a, _mm_set_epi64x(0xff, 0)); /* v2 ^= 0xff */                            \
+        NAME##_round(&a, &b);                                                                      \
+        NAME##_round(&a, &b);                                                                      \
+        NAME##_round(&a, &b);                                                                      \
+        __m128i x = _mm_xor_si128(a, b);                                                           \
+        x = _mm_xor_si128(x, _mm_unpackhi_epi64(x, x));                                            \
+        return (uint64_t)_mm_cvtsi128_si64(x);                                                     \
+    }
+
+HM__SIP_PAIR_BUILD(hm__sip_pair, hm__siphash13_pair, PAIR)
+HM__SIP_PAIR_BUILD(hm__sip_pair_avx2, hm__siphash13_pair_avx2, PAIR_AVX2)
 #else
 #define HM__SIP_PAIR 0
 #endif
 
-/* Whether hm__siphash13_pair may run here: the build has it, the processor
- * has AVX-512F and AVX-512VL, and hm__sip_x8_max_level (which the tests lower
- * to reach the other paths) is HM__SIP_X8_AVX512. */
-int hm__sip_pair_ok(void);
+/* Which pair the one-key calls of a map made now hash in: HM__SIP_X8_AVX512
+ * (hm__siphash13_pair) where the build has it, the processor has AVX-512F and
+ * AVX-512VL and hm__sip_x8_max_level (which the tests lower to reach the
+ * other paths) allows; else HM__SIP_X8_AVX2 (hm__siphash13_pair_avx2) where
+ * the processor has AVX2 and the level allows; else HM__SIP_X8_SCALAR, none. */
+int hm__sip_pair_level(void);
 
 #endif /* HM_SIPHASH_IMPL_H */

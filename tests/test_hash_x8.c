@@ -189,9 +189,10 @@ static void test_maps_alike_at_every_level(void **state)
     free(got);
 }
 
-/* hm_hash_bytes of a map made at each level (at AVX-512F, where AVX-512VL
- * runs too, it hashes in a register pair: hm__siphash13_pair) is the
- * exported hm_siphash13 under the map's seed, at every length up to 64. */
+/* hm_hash_bytes of a map made at each level (in a register pair at AVX2,
+ * hm__siphash13_pair_avx2, and at AVX-512F where AVX-512VL runs too,
+ * hm__siphash13_pair) is the exported hm_siphash13 under the map's seed, at
+ * every length up to 64. */
 static void test_hash_bytes_at_every_level(void **state)
 {
     (void)state;
@@ -227,6 +228,29 @@ static void test_best_follows_the_cap(void **state)
     assert_null(hm__sip13_x8_at(-1));
 }
 
+/* The register pair a map's one-key calls hash in follows the same cap:
+ * AVX-512VL's where the cap and the processor allow, else AVX2's, else none
+ * (the scalar hash). */
+static void test_pair_follows_the_cap(void **state)
+{
+    (void)state;
+    hm__sip_x8_max_level = HM__SIP_X8_AVX512;
+    if (hm__sip_pair_level() == HM__SIP_X8_SCALAR)
+        skip(); /* a library built without the pair, or a processor without AVX2 */
+    for (int cap = 0; cap < HM__SIP_X8_LEVELS; cap++) {
+        hm__sip_x8_max_level = cap;
+        int want = HM__SIP_X8_SCALAR;
+#if HM__SIP_PAIR
+        if (cap >= HM__SIP_X8_AVX512 && hm__sip_pair_runs())
+            want = HM__SIP_X8_AVX512;
+        else if (cap >= HM__SIP_X8_AVX2 && hm__sip_pair_avx2_runs())
+            want = HM__SIP_X8_AVX2;
+#endif
+        assert_int_equal(hm__sip_pair_level(), want);
+    }
+    hm__sip_x8_max_level = HM__SIP_X8_AVX512;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_maps_alike_at_every_level),
         cmocka_unit_test(test_hash_bytes_at_every_level),
         cmocka_unit_test(test_best_follows_the_cap),
+        cmocka_unit_test(test_pair_follows_the_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

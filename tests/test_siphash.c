@@ -271,49 +271,38 @@ static void test_map_siphash13_vectors(void **state)
 }
 
 #if HM__SIP_PAIR
-/* The map's hasher where the processor has AVX-512VL (hm__siphash13_pair,
- * from the pair of the start state a map keeps), with the length a constant
- * for 4, 8 and 16 bytes as map_siphash13 has it. */
-HM__SIP_PAIR_TARGET __attribute__((noinline)) static uint64_t
-pair_siphash13(const void *msg, size_t len, const uint8_t key[16])
-{
-    hm__sipv start;
-    uint64_t pair[4];
-    hm__sip_start_key(&start, key);
-    hm__sip_pair_of(&start, pair);
-    switch (len) {
-    case 4:
-        return hm__siphash13_pair(pair, msg, 4);
-    case 8:
-        return hm__siphash13_pair(pair, msg, 8);
-    case 16:
-        return hm__siphash13_pair(pair, msg, 16);
-    default:
-        return hm__siphash13_pair(pair, msg, len);
+/* NAME(msg, len, key): the map's hasher in a register pair (HASH:
+ * hm__siphash13_pair where the processor has AVX-512VL, compiled for it as
+ * HM__SIP_<T>_TARGET says; hm__siphash13_pair_avx2 where it has AVX2), from
+ * the pair of the start state a map keeps, with the length a constant for 4,
+ * 8 and 16 bytes as map_siphash13 has it. */ 
+#define PAIR_SIPHASH13(NAME, T, HASH)                                              \
+    HM__SIP_##T##_TARGET __attribute__((noinline)) static uint64_t NAME(           \
+        const void *msg, size_t len, const uint8_t key[16])                        \
+    {                                                                              \
+        hm__sipv start;                                                            \
+        uint64_t pair[4];                                                          \
+        hm__sip_start_key(&start, key);                                            \
+        hm__sip_pair_of(&start, pair);                                             \
+        switch (len) {                                                             \
+        case 4:                                                                    \
+            return HASH(pair, msg, 4);                                             \
+        case 8:                                                                    \
+            return HASH(pair, msg, 8);                                             \
+        case 16:                                                                   \
+            return HASH(pair, msg, 16);                                            \
+        default:                                                                   \
+            return HASH(pair, msg, len);                                           \
+        }                                                                          \
     }
-}
-#endif
 
-static void test_pair_siphash13_vectors(void **state)
-{
-    (void)state;
-#if HM__SIP_PAIR
-    if (!hm__sip_pair_runs())
-        skip();
-    assert_true(check_vectors64(SIP13, pair_siphash13) > 0);
-#else
-    skip();
-#endif
-}
+PAIR_SIPHASH13(pair_siphash13, PAIR, hm__siphash13_pair)
+PAIR_SIPHASH13(pair_avx2_siphash13, PAIR_AVX2, hm__siphash13_pair_avx2)
 
 /* The pair against hm__siphash13_from for every length up to 80 bytes, under
  * many keys, from buffers at every alignment. */
-static void test_pair_siphash13_equals_scalar(void **state)
+static void check_pair_equals_scalar(uint64_t (*pair)(const void *, size_t, const uint8_t *))
 {
-    (void)state;
-#if HM__SIP_PAIR
-    if (!hm__sip_pair_runs())
-        skip();
     uint64_t x = 0x9e3779b97f4a7c15u;
     unsigned char buf[80 + 16];
     for (int round = 0; round < 64; round++) {
@@ -330,10 +319,56 @@ static void test_pair_siphash13_equals_scalar(void **state)
         hm__sip_start_key(&start, key);
         for (size_t len = 0; len <= 80; len++) {
             const unsigned char *msg = buf + round % 16;
-            if (pair_siphash13(msg, len, key) != hm__siphash13_from(&start, msg, len))
+            if (pair(msg, len, key) != hm__siphash13_from(&start, msg, len))
                 fail_msg("round %d, %zu bytes: the pair differs", round, len);
         }
     }
+}
+#endif
+
+static void test_pair_siphash13_vectors(void **state)
+{
+    (void)state;
+#if HM__SIP_PAIR
+    if (!hm__sip_pair_runs())
+        skip();
+    assert_true(check_vectors64(SIP13, pair_siphash13) > 0);
+#else
+    skip();
+#endif
+}
+
+static void test_pair_siphash13_equals_scalar(void **state)
+{
+    (void)state;
+#if HM__SIP_PAIR
+    if (!hm__sip_pair_runs())
+        skip();
+    check_pair_equals_scalar(pair_siphash13);
+#else
+    skip();
+#endif
+}
+
+static void test_pair_avx2_siphash13_vectors(void **state)
+{
+    (void)state;
+#if HM__SIP_PAIR
+    if (!hm__sip_pair_avx2_runs())
+        skip();
+    assert_true(check_vectors64(SIP13, pair_avx2_siphash13) > 0);
+#else
+    skip();
+#endif
+}
+
+static void test_pair_avx2_siphash13_equals_scalar(void **state)
+{
+    (void)state;
+#if HM__SIP_PAIR
+    if (!hm__sip_pair_avx2_runs())
+        skip();
+    check_pair_equals_scalar(pair_avx2_siphash13);
 #else
     skip();
 #endif
@@ -632,6 +667,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_map_siphash13_vectors),
         cmocka_unit_test(test_pair_siphash13_vectors),
         cmocka_unit_test(test_pair_siphash13_equals_scalar),
+        cmocka_unit_test(test_pair_avx2_siphash13_vectors),
+        cmocka_unit_test(test_pair_avx2_siphash13_equals_scalar),
         cmocka_unit_test(test_hm_siphash_vectors),
         cmocka_unit_test(test_hm_siphash13_unaligned),
         cmocka_unit_test(test_hm_siphash13_null_data_empty),
