@@ -24,8 +24,9 @@
  *   byte 3   first byte of the seed; also, as byte % 3, the most a map of 4-,
  *            8- or 16-byte keys under the default hash may use to hash 8
  *            keys at once (scalar, AVX2, AVX-512F: hm__sip_x8_max_level),
- *            and at AVX-512F one key in a register pair where AVX-512VL runs
- *            (hm__sip_pair_ok), so that each way the processor has gets fuzzed
+ *            and one key in a register pair at AVX2 and at AVX-512F where
+ *            AVX-512VL runs (hm__sip_pair_level), so that each way the
+ *            processor has gets fuzzed
  *   then     operations: one opcode byte and its arguments each
  *
  * The allocator fails on command: an opcode arms a failure of the k-th
