@@ -1172,35 +1172,53 @@ static inline uint64_t key_index(int phase, size_t j, size_t n)
 }
 
 /* How the floor hashes: as libhashmap does, from a start state made once,
- * and where the processor has AVX-512VL in a register pair
- * (hm__siphash13_pair), as libhashmap's maps then do. */
+ * and in a register pair where the processor has AVX-512VL
+ * (hm__siphash13_pair) or else AVX2 (hm__siphash13_pair_avx2), as
+ * libhashmap's maps then do (hm__sip_pair_level, which the library keeps to
+ * itself). */
+enum floor_pair { FLOOR_SCALAR, FLOOR_PAIR_AVX2, FLOOR_PAIR };
+
 struct floor_hasher {
     hm__sipv start;
     uint64_t pair[4];
-    bool pair_on;
+    enum floor_pair pair_build;
 };
 
 static void floor_hasher_init(struct floor_hasher *fh, const uint8_t seed[16])
 {
     hm__sip_start_key(&fh->start, seed);
-    fh->pair_on = false;
+    fh->pair_build = FLOOR_SCALAR;
 #if HM__SIP_PAIR
     hm__sip_pair_of(&fh->start, fh->pair);
-    fh->pair_on = hm__sip_pair_runs();
+    if (hm__sip_pair_runs())
+        fh->pair_build = FLOOR_PAIR;
+    else if (hm__sip_pair_avx2_runs())
+        fh->pair_build = FLOOR_PAIR_AVX2;
 #endif
 }
 
 #if HM__SIP_PAIR
 /* A call, as a map's hm_get makes one to the function that hashes in the
- * pair; the scalar hash below is inlined. */
-HM__SIP_PAIR_TARGET static __attribute__((noinline)) uint64_t
-floor_hash_pair(const uint64_t pair[4], const unsigned char *key, size_t ks)
+ * pair; the scalar hash below is inlined. HASH is the pair's build. */
+#define FLOOR_HASH_PAIR(NAME, T, HASH)                                                             \
+    HM__SIP_##T##_TARGET static __attribute__((noinline)) uint64_t NAME(                           \
+        const uint64_t pair[4], const unsigned char *key, size_t ks)                               \
+    {                                                                                              \
+        if (ks == 8)                                                                               \
+            return HASH(pair, key, 8);                                                             \
+        if (ks == 16)                                                                              \
+            return HASH(pair, key, 16);                                                            \
+        return HASH(pair, key, ks);                                                                \
+    }
+FLOOR_HASH_PAIR(floor_hash_pair, PAIR, hm__siphash13_pair)
+FLOOR_HASH_PAIR(floor_hash_pair_avx2, PAIR_AVX2, hm__siphash13_pair_avx2)
+
+/* The floor's hash of a key of ks bytes in its register pair. */
+static uint64_t floor_hash_in_pair(const struct floor_hasher *fh, const unsigned char *key,
+                                   size_t ks)
 {
-    if (ks == 8)
-        return hm__siphash13_pair(pair, key, 8);
-    if (ks == 16)
-        return hm__siphash13_pair(pair, key, 16);
-    return hm__siphash13_pair(pair, key, ks);
+    return fh->pair_build == FLOOR_PAIR ? floor_hash_pair(fh->pair, key, ks)
+                                     : floor_hash_pair_avx2(fh->pair, key, ks);
 }
 #endif
 
@@ -1210,8 +1228,8 @@ static inline uint64_t floor_hash(const struct floor_hasher *fh, const unsigned 
                                   size_t ks)
 {
 #if HM__SIP_PAIR
-    if (fh->pair_on)
-        return floor_hash_pair(fh->pair, key, ks);
+    if (fh->pair_build)
+        return floor_hash_in_pair(fh, key, ks);
 #endif
     return ks == 8 ? hm__siphash13_from(&fh->start, key, 8)
                    : hm__siphash13_from(&fh->start, key, 16);
@@ -1495,8 +1513,8 @@ static uint64_t floor_str_hash(const uint8_t seed[16], const struct floor_hasher
     unsigned char buf[32];
     if (str_with_ff(buf, p, len)) {
 #if HM__SIP_PAIR
-        if (fh->pair_on) /* as hm_hash_bytes hashes */
-            return floor_hash_pair(fh->pair, buf, len + 1);
+        if (fh->pair_build) /* as hm_hash_bytes hashes */
+            return floor_hash_in_pair(fh, buf, len + 1);
 #endif
         return hm__siphash13_from(&fh->start, buf, len + 1);
     }
