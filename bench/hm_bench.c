@@ -131,6 +131,7 @@
 
 #include "hashmap.h"
 #include "siphash_impl.h" /* src/: the floor hashes as the library does */
+#include "bench_keys.h"   /* BENCH.md's keys: mix, put_le64, get_le64 */
 
 #ifndef HM_BENCH_BUILD_TYPE
 #define HM_BENCH_BUILD_TYPE ""
@@ -170,38 +171,6 @@ static uint64_t g_hook_ns;
  * so that a map's phase time holds what the map did and the peers, which have
  * no such hook, are timed on the same terms. */
 static uint64_t phase_clock(void) { return now_ns() - g_hook_ns; }
-
-static uint64_t mix(uint64_t i)
-{
-    uint64_t z = i + 0x9e3779b97f4a7c15u;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-/* Byte by byte so the layout is little-endian on any host; compilers turn
- * these loops into one load or store. */
-/* One 8-byte store and load, as the peers' drivers do with their uint64_t
- * keys: byte-by-byte stores followed by the map's 8-byte load of the key
- * defeat store-to-load forwarding and stall every lookup, which would charge
- * the harness's cost to libhashmap. */
-static inline void put_le64(unsigned char *p, uint64_t v)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    memcpy(p, &v, sizeof v);
-}
-
-static inline uint64_t get_le64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "siphash_impl.h"
+#include "bench_keys.h"
 
 enum { PHASES = 5, MAX_REPEAT = 101 };
 static const char *const phase_names[PHASES] = {"insert", "get_hit", "get_miss", "remove",
@@ -52,40 +53,11 @@ static void die(const char *fmt, ...)
     exit(1);
 }
 
-static uint64_t mix(uint64_t i)
-{
-    uint64_t z = i + 0x9e3779b97f4a7c15u;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
 static uint64_t now_ns(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-/* One 8-byte store, as hm_bench has it: eight byte stores that the map then
- * reads as one word cannot be forwarded to the load, which waits for them to
- * retire, and so for the lookup before it (3x the time of a get_hit at 1M). */
-static inline void put_le64(unsigned char *p, uint64_t x)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    x = __builtin_bswap64(x);
-#endif
-    memcpy(p, &x, sizeof x);
-}
-
-static inline uint64_t get_le64(const unsigned char *p)
-{
-    uint64_t x;
-    memcpy(&x, p, sizeof x);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    x = __builtin_bswap64(x);
-#endif
-    return x;
 }
 
 /* BENCH.md's keys and values: u64 key mix(i), value i; flat key mix(i), i
