@@ -18,9 +18,11 @@
  *
  * Every map hashes with SipHash-1-3 under a random key of its own, through
  * the project's hm_siphash13 (hm_sip for the seed's strings), so that only
- * the table designs differ. Built with PEER_SIP_PAIR (and for AVX-512VL), a
- * peer is named <name>-pair and hashes as libhashmap's maps do where the
- * processor has AVX-512VL, in a register pair (hm__siphash13_pair), inlined.
+ * the table designs differ. Built with PEER_SIP_PAIR, a peer is named
+ * <name>-pair and hashes as libhashmap's maps do where the processor has
+ * AVX-512VL (PEER_SIP_PAIR=1, built for it: hm__siphash13_pair) or AVX2 alone
+ * (PEER_SIP_PAIR=2, built for it: hm__siphash13_pair_avx2), in a register
+ * pair, inlined.
  * Exit status, as hm_bench's: 0, 1 on a wrong answer, 2 on bad usage.
  */
 #ifndef HASHMAP_PEER_DRIVER_HPP
@@ -47,6 +49,19 @@
 #include "hashmap/siphash.h"
 #include "siphash_impl.h" /* src/: SipHash inlined, as libhashmap's own maps hash */
 
+/* The register pair a -pair peer hashes in, and whether the processor runs it. */
+#ifdef PEER_SIP_PAIR
+#if PEER_SIP_PAIR == 2
+#define PEER_PAIR_HASH hm__siphash13_pair_avx2
+#define PEER_PAIR_RUNS hm__sip_pair_avx2_runs
+#define PEER_PAIR_NEEDS "AVX2"
+#else
+#define PEER_PAIR_HASH hm__siphash13_pair
+#define PEER_PAIR_RUNS hm__sip_pair_runs
+#define PEER_PAIR_NEEDS "AVX-512VL"
+#endif
+#endif
+
 namespace peer {
 
 /* A key of 16 random bytes, drawn for each map, and SipHash's start state
@@ -54,7 +69,7 @@ namespace peer {
 struct SipKey {
     uint8_t b[16];
     hm__sipv start;
-    uint64_t pair[4]; /* the start state for hm__siphash13_pair */
+    uint64_t pair[4]; /* the start state for the register pair (PEER_PAIR_HASH) */
 
     static SipKey random()
     {
@@ -114,7 +129,7 @@ inline uint64_t hash_str(const SipKey &key, const char *p, size_t n)
         std::memcpy(buf, p, n);
         buf[n] = ff;
 #ifdef PEER_SIP_PAIR
-        return hm__siphash13_pair(key.pair, buf, n + 1);
+        return PEER_PAIR_HASH(key.pair, buf, n + 1);
 #else
         return hm__siphash13_from(&key.start, buf, n + 1);
 #endif
@@ -133,11 +148,11 @@ inline uint64_t hash_str(const SipKey &key, const char *p, size_t n)
 #ifdef PEER_SIP_PAIR
 inline uint64_t hash_key(const SipKey &key, const uint64_t &k)
 {
-    return hm__siphash13_pair(key.pair, &k, sizeof k);
+    return PEER_PAIR_HASH(key.pair, &k, sizeof k);
 }
 inline uint64_t hash_key(const SipKey &key, const FlatKey &k)
 {
-    return hm__siphash13_pair(key.pair, &k, sizeof k);
+    return PEER_PAIR_HASH(key.pair, &k, sizeof k);
 }
 #else
 inline uint64_t hash_key(const SipKey &key, const uint64_t &k)
@@ -437,8 +452,8 @@ template <template <class, class> class Map>
 int run(const char *name, int argc, char **argv)
 {
 #ifdef PEER_SIP_PAIR
-    if (!hm__sip_pair_runs()) {
-        std::fprintf(stderr, "%s-pair: this processor has no AVX-512VL\n", name);
+    if (!PEER_PAIR_RUNS()) {
+        std::fprintf(stderr, "%s-pair: this processor has no " PEER_PAIR_NEEDS "\n", name);
         return 2;
     }
     const std::string pair_name = std::string(name) + "-pair";
