@@ -2357,7 +2357,8 @@ HM_KIND_FUNCTIONS(16)
  * hash, compiled as the rest of the library is. Compiled for AVX-512
  * themselves, the bodies copied values in 32-byte registers, which made GCC
  * realign the stack of every insertion and clear the registers' upper halves
- * before it returned.
+ * before it returned. HM_HASHED_FUNCTIONS writes the bodies of kind K,
+ * HM_PAIR_FUNCTIONS the front ends of one build.
  */
 #define HM_HASHED_FUNCTIONS(K)                                                                     \
     static HM_NOINLINE int insert_plain_hashed_##K(hm_t *m, const void *key, const void *value,    \

@@ -247,10 +247,11 @@ extern int hm__sip_x8_max_level;
  * - for AVX2 alone (hm__siphash13_pair_avx2), whose rotate is three
  *   instructions (vpsllvq, vpsrlvq, vpor): 12 a round.
  * A lookup that misses the cache waits with the processor's window full of
- * the instructions after it; with fewer of them, and none writing a general
- * register, more lookups overlap (docs/design.md, "One key in a register
- * pair"). Every lane does what hm__siphash13_from does; test_siphash checks
- * both builds against each other and against the published vectors.
+ * the instructions after it; with none of them writing a general register
+ * (and with AVX-512VL fewer of them), more lookups overlap (docs/design.md,
+ * "One key in a register pair"). Every lane does what hm__siphash13_from
+ * does; test_siphash checks each build against it and against the published
+ * vectors.
  */
 #if !defined(HM_PORTABLE) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HM__SIP_PAIR 1
@@ -303,9 +304,9 @@ HM__SIP_PAIR_AVX2_INLINE __m128i hm__sip_pair_avx2_rotl(__m128i x, __m128i count
 /*
  * The round, c = 1 compression and whole hash of one build: NAME prefixes
  * the first two (hm__sip_pair or hm__sip_pair_avx2, whose _rotl it uses),
- * HASH is the third, HM__SIP_<T>_INLINE their attributes. HASH(pair, data, len) is
- * hm__siphash13_from(start, data, len) from the pair of that start state
- * (hm__sip_pair_of).
+ * HASH names the third, and HM__SIP_<T>_INLINE gives their attributes.
+ * HASH(pair, data, len) is hm__siphash13_from(start, data, len) from the
+ * pair of that start state (hm__sip_pair_of).
  */
 #define HM__SIP_PAIR_BUILD(NAME, HASH, T)                                                          \
     HM__SIP_##T##_INLINE void NAME##_round(__m128i *a, __m128i *b)                                 \
