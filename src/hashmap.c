@@ -404,6 +404,10 @@ static inline void *value_of(const hm_t *m, unsigned char *slot)
  * functions then leave out the code for tags (kind 0 serves any map). */
 static inline bool has_tags(const hm_t *m, size_t kind) { return kind == 0 && m->keep_tags; }
 
+/* A key's size in a map of this kind: the constant kind, or for kind 0 the
+ * map's own. */
+static inline size_t key_size_of(const hm_t *m, size_t kind) { return kind ? kind : m->key_size; }
+
 /*
  * h2, a full slot's control byte: the top 8 bits of the hash, 0x80 and 0x81
  * (EMPTY and DELETED) folded onto 0 and 1, so that a lookup's false candidates
@@ -1645,7 +1649,7 @@ static inline unsigned char *occupy_at(hm_t *m, size_t i, uint64_t hash, uint8_t
      * (9 instructions more per insert of flat keys; through bench/ab.sh,
      * flat's reinserts at 1,000 and 10,000 entries took 0.98x the time). */
     uint8_t *const ctrl = m->ctrl, *const overflow = m->overflow, *const tags = m->tags;
-    const size_t mask = m->mask, key_size = kind ? kind : m->key_size;
+    const size_t mask = m->mask, key_size = key_size_of(m, kind);
     unsigned char *const slot = slot_at(m, i);
     m->growth_left--;
     m->len++;
@@ -1915,7 +1919,7 @@ HM_INLINE size_t hash_batch_k(const hm_t *m, const unsigned char *keys, size_t l
                               size_t ahead, uint64_t *hashes, bool write, bool ask_slot,
                               size_t kind)
 {
-    const size_t key_size = kind ? kind : m->key_size;
+    const size_t key_size = key_size_of(m, kind);
     size_t count = left < ahead ? left : ahead;
 #if defined(__GNUC__)
     /* Once, not per key: the stores to hashes[] may alias the map's fields. */
@@ -1952,7 +1956,7 @@ HM_INLINE size_t hash_batch_k(const hm_t *m, const unsigned char *keys, size_t l
 HM_INLINE size_t hash_ahead_k(const hm_t *m, const unsigned char *keys, size_t n, size_t hashed,
                               uint64_t *hashes, bool prefetch, bool ask_slot, size_t kind)
 {
-    const size_t key_size = kind ? kind : m->key_size;
+    const size_t key_size = key_size_of(m, kind);
     hm__sip13_x8_fn *const x8 = kind ? m->hash_x8 : NULL;
     size_t more = x8 && n - hashed >= 8 ? 8 : 1;
     if (more == 8)
@@ -1979,7 +1983,7 @@ HM_INLINE size_t hash_ahead_k(const hm_t *m, const unsigned char *keys, size_t n
 HM_INLINE size_t insert_many_k(hm_t *m, const unsigned char *keys, const unsigned char *values,
                                size_t n, size_t kind)
 {
-    const size_t key_size = kind ? kind : m->key_size, value_size = m->value_size;
+    const size_t key_size = key_size_of(m, kind), value_size = m->value_size;
     size_t added = 0;
     const bool by_target = asks_pointed_slot(m, kind);
     for (size_t start = 0, count; start < n; start += count) {
@@ -2233,7 +2237,7 @@ HM_INLINE size_t find_next_asked_k(const hm_t *m, const void *key, const uint64_
 HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, void **values,
                             size_t kind)
 {
-    const size_t key_size = kind ? kind : m->key_size;
+    const size_t key_size = key_size_of(m, kind);
     uint64_t hashes[HASH_RING];
     size_t found = 0;
     const bool watch = is_large(m);
@@ -2273,7 +2277,7 @@ HM_INLINE size_t get_many_k(const hm_t *m, const unsigned char *keys, size_t n, 
  * were removed. */
 HM_INLINE size_t remove_many_k(hm_t *m, const unsigned char *keys, size_t n, size_t kind)
 {
-    const size_t key_size = kind ? kind : m->key_size;
+    const size_t key_size = key_size_of(m, kind);
     uint64_t hashes[HASH_RING];
     size_t removed = 0;
     const bool by_candidate = asks_pointed_slot(m, kind);
@@ -2386,26 +2390,23 @@ HM_KIND_FUNCTIONS(16)
     HM__SIP_##T##_TARGET static HM_NOINLINE int P##insert_plain_##K(                               \
         hm_t *m, const void *key, const void *value)                                               \
     {                                                                                              \
-        return insert_plain_hashed_##K(m, key, value, HASH(m->sip_pair, key, KEY_SIZE(m, K)));     \
+        return insert_plain_hashed_##K(m, key, value, HASH(m->sip_pair, key, key_size_of(m, K)));  \
     }                                                                                              \
     HM__SIP_##T##_TARGET static HM_NOINLINE int P##remove_plain_##K(hm_t *m, const void *key)      \
     {                                                                                              \
-        return remove_plain_hashed_##K(m, key, HASH(m->sip_pair, key, KEY_SIZE(m, K)));            \
+        return remove_plain_hashed_##K(m, key, HASH(m->sip_pair, key, key_size_of(m, K)));         \
     }                                                                                              \
     HM__SIP_##T##_TARGET static HM_NOINLINE void *P##get_##K(const hm_t *m, const void *key)       \
     {                                                                                              \
-        return get_hashed_##K(m, key, HASH(m->sip_pair, key, KEY_SIZE(m, K)));                     \
+        return get_hashed_##K(m, key, HASH(m->sip_pair, key, key_size_of(m, K)));                  \
     }                                                                                              \
     HM__SIP_##T##_TARGET static HM_NOINLINE void *P##get_watched_##K(const hm_t *m,                \
                                                                      const void *key)              \
     {                                                                                              \
-        return get_watched_hashed_##K(m, key, HASH(m->sip_pair, key, KEY_SIZE(m, K)));             \
+        return get_watched_hashed_##K(m, key, HASH(m->sip_pair, key, key_size_of(m, K)));          \
     }                                                                                              \
     static const struct kind_functions P##kind_functions_##K = {                                   \
         P##get_##K, P##get_watched_##K, P##insert_plain_##K, P##remove_plain_##K};
-
-/* A key's size in a map of kind K: the constant K, or for kind 0 the map's. */
-#define KEY_SIZE(m, K) ((K) ? (size_t)(K) : (m)->key_size)
 
 /* Kind K's functions for each level of sip_pair_level (the scalar hash at
  * HM__SIP_X8_SCALAR). */
