@@ -290,10 +290,10 @@ HM_API void hm_retain(hm_t *map, bool (*keep)(const void *key, void *value, void
  *
  * values[i] receives what hm_get() would return for key i. On large tables it
  * is faster per key than n calls of hm_get(): it hashes ahead and prefetches.
- * With 4-, 8- or 16-byte keys under the default hash, on an x86-64 processor
- * with AVX2 or AVX-512F, it hashes 8 keys at once, as hm_insert_many() and
- * hm_remove_many() do, which makes it faster per key than hm_get() on small
- * tables too.
+ * With 4-, 8- or 16-byte keys under the default hash and equality, on an
+ * x86-64 processor with AVX2 or AVX-512F, it hashes 8 keys at once, as
+ * hm_insert_many() and hm_remove_many() do, which makes it faster per key than
+ * hm_get() on small tables too.
  * @return how many keys were found; 0 on a NULL argument.
  */
 HM_API size_t hm_get_many(const hm_t *map, const void *keys, size_t n, void **values);
