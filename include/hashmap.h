@@ -293,7 +293,9 @@ HM_API void hm_retain(hm_t *map, bool (*keep)(const void *key, void *value, void
  * With 4-, 8- or 16-byte keys under the default hash and equality, on an
  * x86-64 processor with AVX2 or AVX-512F, it hashes 8 keys at once, as
  * hm_insert_many() and hm_remove_many() do, which makes it faster per key than
- * hm_get() on small tables too.
+ * hm_get() on small tables too. It keeps up to 32 keys in flight: calls of
+ * fewer keys gain less, and calls of 32 to a few hundred do about equally well
+ * (docs/benchmarks.md, "hm_get_many: how many keys a call").
  * @return how many keys were found; 0 on a NULL argument.
  */
 HM_API size_t hm_get_many(const hm_t *map, const void *keys, size_t n, void **values);
