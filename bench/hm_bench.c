@@ -796,9 +796,10 @@ static uint64_t scan(const struct probe_buf *pb)
 
 /* The floor's buffer is given transparent huge pages where the machine offers
  * them only on request: fewer TLB misses, a lower floor. The library asks for
- * them only for tables of 512 MiB or more (HASHMAP_HUGE_PAGE_MIN_MIB), so
- * below that the floor has the better pages: it is the machine's limit, not
- * that of the library's choice of pages. */
+ * them for every table of 2 MiB or more by default, but only from
+ * HASHMAP_HUGE_PAGE_MIN_MIB on in a build that sets it; below that the floor
+ * has the better pages: it is the machine's limit, not that of the library's
+ * choice of pages. */
 static unsigned char *floor_alloc(size_t bytes)
 {
     const size_t huge = (size_t)2 << 20;

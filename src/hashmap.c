@@ -64,7 +64,7 @@ static inline bool is_full(uint8_t c) { return (uint8_t)(c - CTRL_EMPTY) > 1; }
 /* Mapped tables from this many MiB on ask for transparent huge pages; 0 never
  * asks (see is_mapped). CMake: HASHMAP_HUGE_PAGE_MIN_MIB. */
 #ifndef HM_HUGE_PAGE_MIN_MIB
-#define HM_HUGE_PAGE_MIN_MIB 512
+#define HM_HUGE_PAGE_MIN_MIB 2
 #endif
 #if HM_HUGE_PAGE_MIN_MIB < 0 || HM_HUGE_PAGE_MIN_MIB > (SIZE_MAX >> 20)
 #error "HM_HUGE_PAGE_MIN_MIB is a number of MiB, from 0 to SIZE_MAX >> 20"
@@ -936,16 +936,17 @@ static uint64_t slot_hash(const hm_t *m, size_t i, uint8_t h2, size_t old_mask, 
 /* With the default allocator, a table of 2 MiB or more is a mapping of its own,
  * a whole number of huge pages long, so that it grows with mremap and the
  * kernel puts it, and each mremap of it, on a 2 MiB boundary. From
- * HM_HUGE_PAGE_MIN_MIB on (512 MiB; 0: never), a table that a doubling has
- * just faulted in on small pages is madvised for transparent huge pages, so
- * that the kernel's khugepaged merges its pages in the background and a table
- * that lives on is spared most TLB misses. The growth itself never faults in a
- * huge page: where the hypervisor takes freed 2 MiB blocks back (free page
- * reporting, as on this machine class) a fresh one costs 4-10 us per 4 KiB,
- * small pages 1.1-2.2 us, and each growth faults in a whole new half (flat at
- * 10M entries, its last growth past 512 MiB: 1.02 s against 0.11 s for the
- * one before it, half the size). See docs/design.md. A user's allocator
- * decides about its own memory. */
+ * HM_HUGE_PAGE_MIN_MIB on (2 MiB, every mapped table; 0: never), a doubling
+ * gives the table the advice for transparent huge pages before it faults in
+ * the new half (advise_then_populate), so that the growth gets huge pages
+ * straight from the fault, one per 2 MiB. On this project's machine class (an
+ * AMD EPYC guest, 2026-12-01) a small page costs about 5 us per 4 KiB even
+ * populated, a huge page 0.2-6.6 us per 4 KiB, and u64 and flat inserts at
+ * 1M took 0.30x-0.40x the time. The advice used to come after the growth,
+ * from 512 MiB, for khugepaged to merge the pages in the background; there,
+ * every lookup that met a merged page faulted (flat at 10M: hits 1-5 us
+ * against 0.1). See docs/design.md, "Huge pages". A user's allocator decides
+ * about its own memory. */
 #if HM_MAP_TABLES
 static bool is_mapped(const hm_t *m, size_t bytes)
 {
@@ -1035,15 +1036,22 @@ static bool populate_grown(void *p, size_t old_bytes, size_t bytes)
 #endif
 }
 
-/* After a growth of the table to the mapping q: with `populate`, faults in its
- * pages from old_bytes on and only then, if it wants them, gives it the advice
- * for huge pages; records whether it did (huge_advised). */
-static void populate_then_advise(hm_t *m, void *q, size_t old_bytes, size_t new_bytes,
+/* After a growth of the table to the mapping q, with `populate`: gives it the
+ * advice for huge pages if it wants them, then faults in its pages from
+ * old_bytes on, on huge pages where the kernel has them; records whether it
+ * gave the advice (huge_advised). A growth without `populate` gets no advice:
+ * its pages would be faulted in a huge page at a time as entries come, each
+ * fault a pause of up to milliseconds inside one insert. Where the population
+ * fails (a kernel before 5.14), the advice stays: the rehash faults the
+ * pages in. */
+static void advise_then_populate(hm_t *m, void *q, size_t old_bytes, size_t new_bytes,
                                  bool populate)
 {
-    m->huge_advised = populate && populate_grown(q, old_bytes, new_bytes) && wants_huge(new_bytes);
+    m->huge_advised = populate && wants_huge(new_bytes);
     if (m->huge_advised)
         advise_huge(q, new_bytes, true);
+    if (populate)
+        (void)populate_grown(q, old_bytes, new_bytes);
 }
 #endif
 
@@ -1053,20 +1061,20 @@ static void populate_then_advise(hm_t *m, void *q, size_t old_bytes, size_t new_
  * and so are all the pages of the mapping that a block of the allocator's
  * grows into, before the copy (u64 inserts at 100,000 entries, whose table
  * crosses 2 MiB in its last growth: 0.904x the time, pinned, 10 processes).
- * Only a table so faulted in gets the advice for huge pages; one that grows
- * without `populate` (hm_reserve far past its entries) goes without it until
- * a doubling has faulted it in. */
+ * Only a table so faulted in gets the advice for huge pages, given before
+ * the population; one that grows without `populate` (hm_reserve far past its
+ * entries) goes without it until a doubling faults it in. */
 static void *table_grow(hm_t *m, void *p, size_t old_bytes, size_t new_bytes, bool populate)
 {
 #if HM_MAP_TABLES
     if (is_mapped(m, new_bytes)) {
         if (is_mapped(m, old_bytes)) {
-            /* Small pages for the new half: the advice for huge pages is
-             * taken back, and given again only once they are all faulted in
-             * (see is_mapped), never to pages still to be faulted in. A
-             * failed mremap gives it back only to a table that had it: one
-             * never faulted in whole (sized at creation, grown by hm_reserve)
-             * would otherwise fault in huge pages one insert at a time. */
+            /* The advice for huge pages is taken back for the mremap and
+             * given again by advise_then_populate only to a growth that it
+             * populates: a growth that leaves its pages to the inserts must
+             * not fault them in a huge page at a time. A failed mremap gives
+             * it back only to a table that had it: one never populated whole
+             * (sized at creation, grown by hm_reserve) goes without. */
             advise_huge(p, old_bytes, false);
             void *q = mremap(p, mapped_length(old_bytes), mapped_length(new_bytes), MREMAP_MAYMOVE);
             if (q == MAP_FAILED) {
@@ -1074,12 +1082,12 @@ static void *table_grow(hm_t *m, void *p, size_t old_bytes, size_t new_bytes, bo
                     advise_huge(p, old_bytes, true);
                 return NULL;
             }
-            populate_then_advise(m, q, old_bytes, new_bytes, populate);
+            advise_then_populate(m, q, old_bytes, new_bytes, populate);
             return q;
         }
         void *q = map_table(new_bytes);
         if (q) {
-            populate_then_advise(m, q, 0, new_bytes, populate);
+            advise_then_populate(m, q, 0, new_bytes, populate);
             memcpy(q, p, old_bytes);
             m->alloc.free(p, old_bytes, m->alloc.ctx);
         }
