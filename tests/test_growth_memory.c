@@ -41,24 +41,32 @@
 
 enum { BIG_TABLE = 64 << 20 };
 
-/* A field of /proc/self/status in kB (`format`, such as "VmHWM: %zu kB"), in
- * bytes; 0 when unreadable. */
-static size_t status_bytes(const char *format)
+/* The number on the first line of the file at `path` that `format` (one %ld,
+ * such as "VmHWM: %ld kB") reads; -1 when unreadable or absent. */
+static long proc_field(const char *path, const char *format)
 {
-    FILE *f = fopen("/proc/self/status", "r");
+    FILE *f = fopen(path, "r");
     char line[256];
-    size_t kib = 0;
+    long v = -1;
     if (!f)
-        return 0;
+        return -1;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, format, &kib) == 1)
+        if (sscanf(line, format, &v) == 1)
             break;
     fclose(f);
-    return kib * 1024;
+    return v;
+}
+
+/* A field of /proc/self/status in kB (`format`, as for proc_field), in bytes;
+ * 0 when unreadable. */
+static size_t status_bytes(const char *format)
+{
+    long kib = proc_field("/proc/self/status", format);
+    return kib > 0 ? (size_t)kib * 1024 : 0;
 }
 
 /* The process's peak resident memory (VmHWM), in bytes; 0 when unreadable. */
-static size_t peak_rss(void) { return status_bytes("VmHWM: %zu kB"); }
+static size_t peak_rss(void) { return status_bytes("VmHWM: %ld kB"); }
 
 /* The flat workload's key i, as every test here makes its keys. */
 static void flat_key(uint64_t i, uint64_t key[2])
@@ -214,24 +222,6 @@ static void test_hm_insert_mapped_growth_keeps_entries(void **state)
 #endif
 
 #if THRESHOLD_IN_REACH
-/* A counter of /proc/vmstat; -1 when unreadable. */
-static long vmstat(const char *name)
-{
-    FILE *f = fopen("/proc/vmstat", "r");
-    char line[256];
-    long v = -1;
-    const size_t len = strlen(name);
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, name, len) == 0 && line[len] == ' ') {
-            v = strtol(line + len + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return v;
-}
-
 struct crossing {
     hm_t *m;
     uint64_t key[2];       /* a key inserted first, to find the table by */
@@ -244,7 +234,7 @@ static void on_crossing(const hm_resize_info *info, void *udata)
 {
     struct crossing *x = udata;
     const size_t threshold = (size_t)HM_HUGE_PAGE_MIN_MIB << 20;
-    long fallback = vmstat("thp_fault_fallback");
+    long fallback = proc_field("/proc/vmstat", "thp_fault_fallback %ld");
     if (!x->seen && info->new_bytes >= threshold) {
         const void *slot = hm_get(x->m, x->key);
         x->seen = true;
@@ -342,7 +332,7 @@ static int refused_growth(size_t buckets, enum table_origin origin)
     if (getrlimit(RLIMIT_AS, &old) != 0)
         return 4;
     tight = old;
-    tight.rlim_cur = status_bytes("VmSize: %zu kB") + ((size_t)1 << 20);
+    tight.rlim_cur = status_bytes("VmSize: %ld kB") + ((size_t)1 << 20);
     if (tight.rlim_cur <= ((size_t)1 << 20) ||
         (old.rlim_max != RLIM_INFINITY && tight.rlim_cur > old.rlim_max))
         return 5;
