@@ -841,12 +841,12 @@ static inline void make_key(const struct fixed_kind *k, uint64_t i, unsigned cha
         put_le64(out + 8, i);
 }
 
-static inline void make_value(const struct fixed_kind *k, uint64_t i, unsigned char *out)
-{
-    put_le64(out, i);
-    if (k->value_size > 8)
-        memset(out + 8, 0, k->value_size - 8);
-}
+/* Writes value i's first 8 bytes. A flat value's other 24 are zero, and stay so
+ * in the caller's buffer, which is zeroed once before its first key: clearing
+ * them for every key was a call of memset inside the timed loop (its size is
+ * not a constant here), which no peer's driver makes. Without that call flat's
+ * reinserts took 0.86x-0.94x the time at 1,000 to 100,000 entries. */
+static inline void make_value(uint64_t i, unsigned char *out) { put_le64(out, i); }
 
 static hm_t *new_fixed_map(const struct fixed_kind *k, struct bench_ctx *ctx, const struct options *o)
 {
@@ -901,7 +901,7 @@ static void make_batch(const struct fixed_kind *k, size_t first, size_t step, si
 {
     for (size_t q = 0; q < count; q++) {
         make_key(k, first + q * step, keys + q * k->key_size);
-        make_value(k, first + q * step, vals + q * k->value_size);
+        make_value(first + q * step, vals + q * k->value_size);
     }
 }
 
@@ -933,7 +933,7 @@ static void run_batched(struct block *b, const struct fixed_kind *k, unsigned r,
                         const struct options *o)
 {
     const size_t n = b->items, half = (n + 1) / 2;
-    unsigned char keys[BATCH * 16], vals[BATCH * 32];
+    unsigned char keys[BATCH * 16], vals[BATCH * 32] = {0}; /* see make_value */
     struct bench_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         die(1, "out of memory");
@@ -1008,7 +1008,7 @@ static void run_fixed(struct block *b, const struct fixed_kind *k, unsigned r, c
     if (!ctx)
         die(1, "out of memory");
     const size_t n = b->items;
-    unsigned char key[16], val[32];
+    unsigned char key[16], val[32] = {0}; /* see make_value */
     void *vals[ITER_BATCH];
     uint64_t t, sum, cnt;
 
@@ -1020,7 +1020,7 @@ static void run_fixed(struct block *b, const struct fixed_kind *k, unsigned r, c
     t = phase_clock();
     for (size_t i = 0; i < n; i++) {
         make_key(k, i, key);
-        make_value(k, i, val);
+        make_value(i, val);
         ctx->item = i + 1;
         int rc = hm_insert(m, key, val);
         if (rc != HM_OK)
@@ -1090,7 +1090,7 @@ static void run_fixed(struct block *b, const struct fixed_kind *k, unsigned r, c
     t = phase_clock();
     for (size_t i = 0, done = 0; i < n; i += 2, done++) {
         make_key(k, i, key);
-        make_value(k, i, val);
+        make_value(i, val);
         ctx->item = n - half + done + 1;
         int rc = hm_insert(m, key, val);
         if (rc != HM_OK)
