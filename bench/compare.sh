@@ -9,10 +9,13 @@
 # first one rotated each round) so that a slow spell of the machine does not
 # fall on one map alone. Medians over the runs go into a table of ns/op per
 # phase and peak RSS, with every map's ratio to libhashmap, and the sweep
-# into a chart of ns/op against N (gnuplot). libhashmap runs twice per round:
-# as itself, one call per key, and as libhashmap-batched (hm_bench --batched:
-# every phase but iterate through hm_insert_many, hm_get_many and hm_remove_many;
-# seed's inserts through hm_insert_many).
+# into a chart of ns/op against N (gnuplot). Before and after each process
+# core_probe reads how much of its core the process gets (bench/core_probe.c),
+# and results.md names the processes that shared theirs with a busy thread.
+# libhashmap runs twice per round: as itself, one call per key, and as
+# libhashmap-batched (hm_bench --batched: every phase but iterate through
+# hm_insert_many, hm_get_many and hm_remove_many; seed's inserts through
+# hm_insert_many).
 #
 # Needs: cmake, a C compiler, POSIX sh and awk; g++ and the peers' packages
 # for the peers (bench/peers/install-deps.sh installs them on Debian), rustc
@@ -47,7 +50,8 @@ usage: bench/compare.sh [options] [OUTDIR]
   OUTDIR    where the results go (default: ./bench-results-<date>-<time>):
             raw.jsonl (every JSON line), summary.tsv (the medians),
             results.md (the tables), sweep.png and sweep-<map>.dat (the sweep's
-            chart and data), log.txt (the runs' stderr)
+            chart and data), log.txt (the runs' stderr), probes.tsv (the
+            core probe's readings before and after each process)
 EOF
 }
 
@@ -121,9 +125,9 @@ if [ "$do_build" = 1 ]; then
         -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
         -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
         -DHASHMAP_BUILD_BENCH=ON -DHASHMAP_SANITIZE=OFF >/dev/null
-    targets=hm_bench
+    targets="hm_bench core_probe"
     if [ -f "$build/bench/peers/peers.txt" ]; then
-        targets="hm_bench peers"
+        targets="hm_bench core_probe peers"
     fi
     # shellcheck disable=SC2086  # two target names
     cmake --build "$build" -j2 --target $targets >/dev/null
@@ -138,6 +142,19 @@ raw=$out/raw.jsonl
 log=$out/log.txt
 : >"$raw"
 : >"$log"
+probes=$out/probes.tsv
+printf 'workload\trun\tmap\tbefore\tafter\n' >"$probes"
+# core_probe, run as the maps are (pinned alike): about 1.0 on a core of the
+# process's own, 1.5 or more when the core's other hardware thread is busy
+# (core_probe.c). Read before and after each process, into probes.tsv.
+core_probe=$build/bench/core_probe
+probe() {
+    if [ -x "$core_probe" ]; then
+        ${pin:+taskset -c "$pin"} "$core_probe" 2>/dev/null | cut -d' ' -f1
+    else
+        echo -
+    fi
+}
 printf 'libhashmap %s\n' "$hm_bench" >"$maps"
 if [ -f "$build/bench/peers/peers.txt" ]; then
     while IFS= read -r line; do
@@ -171,6 +188,7 @@ echo "== maps: $map_names" >&2
 run_one() {
     name=${2%% *}
     exe=${2#* }
+    workload=$1
     tmp=$out/.run.jsonl
     t0=$(date +%s)
     reps=$repeat
@@ -183,6 +201,7 @@ run_one() {
     fi
     [ "$name" = libhashmap-batched ] && set -- "$@" --batched
     [ -n "$pin" ] && set -- taskset -c "$pin" "$@"
+    before=$(probe)
     if "$@" >"$tmp" 2>>"$log"; then
         cat "$tmp" >>"$raw"
         status=ok
@@ -191,7 +210,11 @@ run_one() {
         failed=$((failed + 1))
     fi
     rm -f "$tmp"
-    printf '  %-11s %4ss  %s\n' "$name" $(($(date +%s) - t0)) "$status" >&2
+    after=$(probe)
+    printf '%s\t%s\t%s\t%s\t%s\n' "$workload" "$r" "$name" "$before" "$after" >>"$probes"
+    echo "   core probe before and after: $before $after" >>"$log"
+    printf '  %-11s %4ss  %s  (core probe %s, %s)\n' "$name" $(($(date +%s) - t0)) "$status" \
+        "$before" "$after" >&2
 }
 
 failed=0
@@ -352,6 +375,49 @@ summarize() {
     }' "$raw"
 }
 
+# One line for results.md: the core probe's readings (probes.tsv), and which
+# processes had one over 1.2 before or after them: their figures may be slow.
+probe_summary() {
+    awk -F'\t' '
+    function median(    i, j, t) {
+        for (i = 2; i <= n; i++) {
+            t = v[i]
+            for (j = i - 1; j >= 1 && v[j] > t; j--)
+                v[j + 1] = v[j]
+            v[j + 1] = t
+        }
+        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
+    NR > 1 {
+        procs++
+        hi = 0
+        for (f = 4; f <= 5; f++)
+            if ($f != "-") {
+                v[++n] = $f + 0
+                if ($f + 0 > hi)
+                    hi = $f + 0
+            }
+        if (hi > 1.2) {
+            busy++
+            if (busy <= 12)
+                list = list (busy > 1 ? ", " : "") sprintf("%s %s run %s (%.2f)", $3, $1, $2, hi)
+        }
+    }
+    END {
+        if (!n) {
+            print "- core probe: not built (bench/core_probe.c)"
+            exit
+        }
+        printf "- core probe before and after each process (bench/core_probe.c: about 1.0 on a core of\n"
+        printf "  its own, 1.5 or more beside a busy hardware thread, where phases in the cache can\n"
+        printf "  take up to 1.8x the time): median %.2f, highest %.2f; ", median(), v[n]
+        if (busy)
+            printf "over 1.2 around %d of %d\n  processes: %s%s\n", busy, procs, list, (busy > 12 ? ", ..." : "")
+        else
+            printf "none over 1.2 around\n  the %d processes\n", procs
+    }' "$probes"
+}
+
 rm -f "$out"/sweep-*.dat "$out/sweep.png"
 summarize >"$out/tables.md"
 
@@ -366,6 +432,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -
     echo "- compilers: $(cc --version 2>/dev/null | head -n 1), $(rustc --version 2>/dev/null || echo 'no rustc')"
     echo "- command: \`bench/compare.sh -r $runs${pin:+ -p $pin}$([ "$repeat" = 1 ] || echo " -R $repeat") -w $workloads${items:+ -n $items}${only:+ -m $only}\`"
     [ "$repeat" = 1 ] || echo "- each process ran the workload $repeat times (seed once) and reported the median of its runs"
+    probe_summary
     echo "- each cell: the median over $runs processes of ns per operation; in brackets the"
     echo "  map's time over libhashmap's (above 1: libhashmap is faster). peak RSS: VmHWM of"
     echo "  the run, the largest over its phases; it includes the process itself (libc, and"
