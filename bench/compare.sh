@@ -44,6 +44,10 @@ usage: bench/compare.sh [options] [OUTDIR]
             peers would reuse a heap that held the last run's strings
   -p CPUS   pin every process to these CPUs (taskset -c CPUS), so that the maps
             do not move between cores of different speed or load
+  -q SECS   before each process, wait up to SECS seconds (checking every 5)
+            for the core probe to read 1.2 or less: a quiet core (see
+            bench/core_probe.c); the process then runs whatever it reads.
+            Default 0: no wait
   -b DIR    build directory (default: \${TMPDIR:-/tmp}/libhashmap-bench-build);
             configured as Release with -O2, sanitizers off
   -B        do not configure or build: use the binaries in the build directory
@@ -58,16 +62,18 @@ EOF
 runs=5
 repeat=1
 pin=
+quiet_wait=0
 workloads=seed,flat,u64,sweep
 items=
 only=
 build=${TMPDIR:-/tmp}/libhashmap-bench-build
 do_build=1
-while getopts r:R:p:w:n:m:b:Bh opt; do
+while getopts r:R:p:q:w:n:m:b:Bh opt; do
     case $opt in
     r) runs=$OPTARG ;;
     R) repeat=$OPTARG ;;
     p) pin=$OPTARG ;;
+    q) quiet_wait=$OPTARG ;;
     w) workloads=$OPTARG ;;
     n) items=$OPTARG ;;
     m) only=$OPTARG ;;
@@ -100,6 +106,9 @@ esac
 if [ "$repeat" -lt 1 ] || [ "$repeat" -gt 100 ]; then
     die "-R wants a count from 1 to 100, not '$repeat'"
 fi
+case $quiet_wait in
+'' | *[!0-9]*) die "-q wants seconds, not '$quiet_wait'" ;;
+esac
 if [ -n "$pin" ]; then
     command -v taskset >/dev/null || die "-p needs taskset (Debian: util-linux)"
     taskset -c "$pin" true 2>/dev/null || die "-p: taskset cannot pin to CPUs '$pin'"
@@ -202,6 +211,14 @@ run_one() {
     [ "$name" = libhashmap-batched ] && set -- "$@" --batched
     [ -n "$pin" ] && set -- taskset -c "$pin" "$@"
     before=$(probe)
+    waited=0
+    while [ "$waited" -lt "$quiet_wait" ] && [ "$before" != - ] &&
+        awk -v r="$before" 'BEGIN { exit !(r > 1.2) }'; do
+        sleep 5
+        waited=$((waited + 5))
+        before=$(probe)
+    done
+    [ "$waited" -gt 0 ] && echo "   waited ${waited}s for a quiet core" >>"$log"
     if "$@" >"$tmp" 2>>"$log"; then
         cat "$tmp" >>"$raw"
         status=ok
@@ -430,7 +447,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -
     echo "- machine: ${cpu:-unknown CPU}, $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?') CPUs, $(uname -sr)"
     echo "- commit: $commit"
     echo "- compilers: $(cc --version 2>/dev/null | head -n 1), $(rustc --version 2>/dev/null || echo 'no rustc')"
-    echo "- command: \`bench/compare.sh -r $runs${pin:+ -p $pin}$([ "$repeat" = 1 ] || echo " -R $repeat") -w $workloads${items:+ -n $items}${only:+ -m $only}\`"
+    echo "- command: \`bench/compare.sh -r $runs${pin:+ -p $pin}$([ "$repeat" = 1 ] || echo " -R $repeat")$([ "$quiet_wait" = 0 ] || echo " -q $quiet_wait") -w $workloads${items:+ -n $items}${only:+ -m $only}\`"
     [ "$repeat" = 1 ] || echo "- each process ran the workload $repeat times (seed once) and reported the median of its runs"
     probe_summary
     echo "- each cell: the median over $runs processes of ns per operation; in brackets the"
