@@ -44,10 +44,14 @@ usage: bench/compare.sh [options] [OUTDIR]
             peers would reuse a heap that held the last run's strings
   -p CPUS   pin every process to these CPUs (taskset -c CPUS), so that the maps
             do not move between cores of different speed or load
+  -P LIST   pin each process to one CPU of LIST (comma-separated), the one
+            whose core probe reads lowest just before it (see
+            bench/core_probe.c): the other hardware thread of a vCPU's core
+            may be busy for minutes, and then on one vCPU and not another.
+            Instead of -p
   -q SECS   before each process, wait up to SECS seconds (checking every 5)
-            for the core probe to read 1.2 or less: a quiet core (see
-            bench/core_probe.c); the process then runs whatever it reads.
-            Default 0: no wait
+            for the core probe to read 1.2 or less: a quiet core; the process
+            then runs whatever it reads. Default 0: no wait
   -b DIR    build directory (default: \${TMPDIR:-/tmp}/libhashmap-bench-build);
             configured as Release with -O2, sanitizers off
   -B        do not configure or build: use the binaries in the build directory
@@ -62,17 +66,19 @@ EOF
 runs=5
 repeat=1
 pin=
+pick=
 quiet_wait=0
 workloads=seed,flat,u64,sweep
 items=
 only=
 build=${TMPDIR:-/tmp}/libhashmap-bench-build
 do_build=1
-while getopts r:R:p:q:w:n:m:b:Bh opt; do
+while getopts r:R:p:P:q:w:n:m:b:Bh opt; do
     case $opt in
     r) runs=$OPTARG ;;
     R) repeat=$OPTARG ;;
     p) pin=$OPTARG ;;
+    P) pick=$OPTARG ;;
     q) quiet_wait=$OPTARG ;;
     w) workloads=$OPTARG ;;
     n) items=$OPTARG ;;
@@ -109,6 +115,16 @@ fi
 case $quiet_wait in
 '' | *[!0-9]*) die "-q wants seconds, not '$quiet_wait'" ;;
 esac
+[ -z "$pin" ] || [ -z "$pick" ] || die "-p and -P do not go together"
+if [ -n "$pick" ]; then
+    command -v taskset >/dev/null || die "-P needs taskset (Debian: util-linux)"
+    for c in $(echo "$pick" | tr ',' ' '); do
+        case $c in
+        '' | *[!0-9]*) die "-P wants CPU numbers separated by commas, not '$pick'" ;;
+        esac
+        taskset -c "$c" true 2>/dev/null || die "-P: taskset cannot pin to CPU $c"
+    done
+fi
 if [ -n "$pin" ]; then
     command -v taskset >/dev/null || die "-p needs taskset (Debian: util-linux)"
     taskset -c "$pin" true 2>/dev/null || die "-p: taskset cannot pin to CPUs '$pin'"
@@ -152,17 +168,37 @@ log=$out/log.txt
 : >"$raw"
 : >"$log"
 probes=$out/probes.tsv
-printf 'workload\trun\tmap\tbefore\tafter\n' >"$probes"
-# core_probe, run as the maps are (pinned alike): about 1.0 on a core of the
-# process's own, 1.5 or more when the core's other hardware thread is busy
-# (core_probe.c). Read before and after each process, into probes.tsv.
+printf 'workload\trun\tmap\tbefore\tafter\tcpus\n' >"$probes"
+# core_probe on CPUs $1 (none: unpinned), as the map runs: about 1.0 on a core
+# of the process's own, 1.5 or more when the core's other hardware thread is
+# busy (core_probe.c); - if it is not built. Read before and after each
+# process, into probes.tsv.
 core_probe=$build/bench/core_probe
 probe() {
     if [ -x "$core_probe" ]; then
-        ${pin:+taskset -c "$pin"} "$core_probe" 2>/dev/null | cut -d' ' -f1
+        ${1:+taskset -c "$1"} "$core_probe" 2>/dev/null | cut -d' ' -f1
     else
         echo -
     fi
+}
+
+# Sets cpus to where the next process runs and before to the probe's reading
+# there: -p's CPUs, or with -P the CPU of the list that reads lowest.
+choose_cpus() {
+    cpus=$pin
+    before=
+    if [ -z "$pick" ]; then
+        before=$(probe "$cpus")
+        return
+    fi
+    for c in $(echo "$pick" | tr ',' ' '); do
+        v=$(probe "$c")
+        if [ -z "$before" ] || { [ "$v" != - ] &&
+            awk -v a="$v" -v b="$before" 'BEGIN { exit !(a < b) }'; }; then
+            cpus=$c
+            before=$v
+        fi
+    done
 }
 printf 'libhashmap %s\n' "$hm_bench" >"$maps"
 if [ -f "$build/bench/peers/peers.txt" ]; then
@@ -202,23 +238,23 @@ run_one() {
     t0=$(date +%s)
     reps=$repeat
     [ "$1" = seed ] && reps=1 # see -R in usage
-    echo "== $name --workload $1 ${items:+--items $items} --repeat $reps${pin:+ (pinned to $pin)}" >>"$log"
+    choose_cpus
+    waited=0
+    while [ "$waited" -lt "$quiet_wait" ] && [ "$before" != - ] &&
+        awk -v r="$before" 'BEGIN { exit !(r > 1.2) }'; do
+        sleep 5
+        waited=$((waited + 5))
+        choose_cpus
+    done
+    echo "== $name --workload $1 ${items:+--items $items} --repeat $reps${cpus:+ (pinned to $cpus)}" >>"$log"
+    [ "$waited" -gt 0 ] && echo "   waited ${waited}s for a quiet core" >>"$log"
     if [ -n "$items" ]; then
         set -- "$exe" --workload "$1" --repeat "$reps" --items "$items"
     else
         set -- "$exe" --workload "$1" --repeat "$reps"
     fi
     [ "$name" = libhashmap-batched ] && set -- "$@" --batched
-    [ -n "$pin" ] && set -- taskset -c "$pin" "$@"
-    before=$(probe)
-    waited=0
-    while [ "$waited" -lt "$quiet_wait" ] && [ "$before" != - ] &&
-        awk -v r="$before" 'BEGIN { exit !(r > 1.2) }'; do
-        sleep 5
-        waited=$((waited + 5))
-        before=$(probe)
-    done
-    [ "$waited" -gt 0 ] && echo "   waited ${waited}s for a quiet core" >>"$log"
+    [ -n "$cpus" ] && set -- taskset -c "$cpus" "$@"
     if "$@" >"$tmp" 2>>"$log"; then
         cat "$tmp" >>"$raw"
         status=ok
@@ -227,11 +263,11 @@ run_one() {
         failed=$((failed + 1))
     fi
     rm -f "$tmp"
-    after=$(probe)
-    printf '%s\t%s\t%s\t%s\t%s\n' "$workload" "$r" "$name" "$before" "$after" >>"$probes"
+    after=$(probe "$cpus")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$r" "$name" "$before" "$after" "${cpus:--}" >>"$probes"
     echo "   core probe before and after: $before $after" >>"$log"
-    printf '  %-11s %4ss  %s  (core probe %s, %s)\n' "$name" $(($(date +%s) - t0)) "$status" \
-        "$before" "$after" >&2
+    printf '  %-11s %4ss  %s  (core probe %s, %s%s)\n' "$name" $(($(date +%s) - t0)) "$status" \
+        "$before" "$after" "${cpus:+ on CPU $cpus}" >&2
 }
 
 failed=0
@@ -447,7 +483,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -
     echo "- machine: ${cpu:-unknown CPU}, $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?') CPUs, $(uname -sr)"
     echo "- commit: $commit"
     echo "- compilers: $(cc --version 2>/dev/null | head -n 1), $(rustc --version 2>/dev/null || echo 'no rustc')"
-    echo "- command: \`bench/compare.sh -r $runs${pin:+ -p $pin}$([ "$repeat" = 1 ] || echo " -R $repeat")$([ "$quiet_wait" = 0 ] || echo " -q $quiet_wait") -w $workloads${items:+ -n $items}${only:+ -m $only}\`"
+    echo "- command: \`bench/compare.sh -r $runs${pin:+ -p $pin}${pick:+ -P $pick}$([ "$repeat" = 1 ] || echo " -R $repeat")$([ "$quiet_wait" = 0 ] || echo " -q $quiet_wait") -w $workloads${items:+ -n $items}${only:+ -m $only}\`"
     [ "$repeat" = 1 ] || echo "- each process ran the workload $repeat times (seed once) and reported the median of its runs"
     probe_summary
     echo "- each cell: the median over $runs processes of ns per operation; in brackets the"
