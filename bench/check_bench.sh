@@ -18,6 +18,11 @@
 #   check_bench.sh BENCH ab AB_SH BUILD
 #       bench/ab.sh with BUILD on both sides, one round, one copy: a header and
 #       one line per u64 phase, each with two times and a ratio.
+#   check_bench.sh BENCH compare COMPARE_SH BUILD
+#       bench/compare.sh -B on BUILD, u64 at 2,000 entries, one run, -P with the
+#       first CPU this process may use: its tables and the core probe's
+#       readings (results.md's probe line; probes.tsv, a line per process with
+#       two readings and the CPU).
 #   check_bench.sh BENCH strace N STRACE
 #       docs/BENCH.md's rule under strace -f -e trace=memory: each resize of a table
 #       past glibc's mmap threshold (128 KiB) makes exactly one mmap or mremap
@@ -272,6 +277,24 @@ ab)
              $6 !~ /^[0-9.]+x$/ { bad = 1 }
          END { exit bad || NR != 8 }' "$tmp/out" || { cat "$tmp/out" >&2; fail "ab.sh output"; }
     echo "ok: ab.sh prints 7 phases with ratios"
+    ;;
+compare)
+    [ $# -eq 2 ] || fail "usage: compare COMPARE_SH BUILD"
+    command -v taskset >/dev/null || { echo "SKIP: no taskset"; exit 77; }
+    cpu=$(taskset -cp $$ | sed 's/.*: //; s/[,-].*//')
+    sh "$1" -B -b "$2" -r 1 -R 2 -P "$cpu" -q 0 -m none -w u64 -n 2000 "$tmp/res" >"$tmp/out" 2>"$tmp/err" ||
+        { cat "$tmp/err" >&2; fail "compare.sh exited $?"; }
+    grep -q '^### u64, N = 2,000$' "$tmp/res/results.md" || fail "no u64 table in results.md"
+    grep -q '^- core probe before and after each process' "$tmp/res/results.md" ||
+        fail "no core probe line in results.md"
+    awk -F'\t' -v cpu="$cpu" '
+        NR == 1 { bad = $0 != "workload\trun\tmap\tbefore\tafter\tcpus"; next }
+        { seen[$3]++
+          if (NF != 6 || $1 != "u64" || $2 != 1 || $4 !~ /^[0-9]+\.[0-9][0-9]$/ ||
+              $5 !~ /^[0-9]+\.[0-9][0-9]$/ || $4 <= 0 || $5 <= 0 || $6 != cpu) bad = 1 }
+        END { exit bad || NR != 3 || seen["libhashmap"] != 1 || seen["libhashmap-batched"] != 1 }' \
+        "$tmp/res/probes.tsv" || { cat "$tmp/res/probes.tsv" >&2; fail "probes.tsv"; }
+    echo "ok: compare.sh writes its tables and two probe readings per process"
     ;;
 strace)
     [ $# -eq 2 ] || fail "usage: strace N STRACE"
