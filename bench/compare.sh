@@ -175,11 +175,11 @@ printf 'workload\trun\tmap\tbefore\tafter\tcpus\n' >"$probes"
 # process, into probes.tsv.
 core_probe=$build/bench/core_probe
 probe() {
+    reading=
     if [ -x "$core_probe" ]; then
-        ${1:+taskset -c "$1"} "$core_probe" 2>/dev/null | cut -d' ' -f1
-    else
-        echo -
+        reading=$(${1:+taskset -c "$1"} "$core_probe" 2>/dev/null | cut -d' ' -f1)
     fi
+    echo "${reading:--}"
 }
 
 # Sets cpus to where the next process runs and before to the probe's reading
@@ -463,7 +463,8 @@ probe_summary() {
         }
         printf "- core probe before and after each process (bench/core_probe.c: about 1.0 on a core of\n"
         printf "  its own, 1.5 or more beside a busy hardware thread, where phases in the cache can\n"
-        printf "  take up to 1.8x the time): median %.2f, highest %.2f; ", median(), v[n]
+        m = median() # sorts v
+        printf "  take up to 1.8x the time): median %.2f, highest %.2f; ", m, v[n]
         if (busy)
             printf "over 1.2 around %d of %d\n  processes: %s%s\n", busy, procs, list, (busy > 12 ? ", ..." : "")
         else
