@@ -170,7 +170,7 @@ log=$out/log.txt
 probes=$out/probes.tsv
 printf 'workload\trun\tmap\tbefore\tafter\tcpus\n' >"$probes"
 # core_probe on CPUs $1 (none: unpinned), as the map runs: about 1.0 on a core
-# of the process's own, 1.5 or more when the core's other hardware thread is
+# of the process's own, 1.4 or more when the core's other hardware thread is
 # busy (core_probe.c); - if it is not built. Read before and after each
 # process, into probes.tsv.
 core_probe=$build/bench/core_probe
@@ -462,7 +462,7 @@ probe_summary() {
             exit
         }
         printf "- core probe before and after each process (bench/core_probe.c: about 1.0 on a core of\n"
-        printf "  its own, 1.5 or more beside a busy hardware thread, where phases in the cache can\n"
+        printf "  its own, 1.4 or more beside a busy hardware thread, where phases in the cache can\n"
         m = median() # sorts v
         printf "  take up to 1.8x the time): median %.2f, highest %.2f; ", m, v[n]
         if (busy)

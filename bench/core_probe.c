@@ -1,19 +1,19 @@
 /*
- * core_probe: how much of its core a process gets, read before each run of
- * bench/compare.sh (and by hand: `taskset -c 1 core_probe`).
+ * core_probe: how much of its core a process gets, read before and after each
+ * process of bench/compare.sh (and by hand: `taskset -c 1 core_probe`).
  *
  * On this project's virtual machines a vCPU shares its physical core with a
  * hardware thread that another tenant may keep busy, for minutes at a time.
  * Code that keeps many instructions in flight then runs up to 1.6x slower,
  * while code that waits on one long chain of them does not: a hash map at
- * 1,000 entries, with every phase in the L1 cache, took 1.8x the time, and its
+ * 1,000 entries, every phase in the caches, took 1.8x the time, and its
  * ratios to the peers moved by 10-30% (docs/benchmarks.md, "The core's other
  * thread"). Frequency moves both loops below alike, so their ratio reads the
  * sharing alone.
  *
- * Prints one line: the median over ROUNDS of (time of THROUGHPUT loop) /
- * (time of LATENCY loop), then the two medians in ns per iteration. About 1.0
- * on a core of one's own, 1.5 or more beside a busy thread. About 20 ms.
+ * Prints one line: the median over ROUNDS of throughput_loop's time over
+ * latency_loop's, then the two loops' medians in ns per iteration. About 1.0
+ * on a core of one's own, 1.4 or more beside a busy thread. About 20 ms.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
