@@ -11,7 +11,10 @@
 # (docs/benchmarks.md). Prints, for each workload, N and phase of map
 # libhashmap (with --batched, libhashmap-batched, its phases named
 # batched:<phase>), A's and B's median ns per operation over every run and B's
-# time over A's.
+# time over A's. Where A's tree has bench/core_probe, it reads the core before
+# and after every process, and a line on stderr says how many processes read
+# over 1.2, beside a busy hardware thread (bench/core_probe.c): a run with
+# many such is one to repeat, on a CPU that reads about 1.0.
 #
 # Needs: POSIX sh, awk, sort, taskset; two build trees of this project
 # (cmake -DCMAKE_BUILD_TYPE=Release), A's with bench/hm_bench.
@@ -72,13 +75,24 @@ while [ "$c" -lt "$copies" ]; do
     c=$((c + 1))
 done
 
+# core_probe on the pinned CPU (see the top); - where A's tree has none.
+probe() {
+    reading=
+    if [ -x "$a/bench/core_probe" ]; then
+        reading=$(taskset -c "$cpu" "$a/bench/core_probe" 2>/dev/null | cut -d' ' -f1)
+    fi
+    echo "${reading:--}"
+}
+
 # Each JSON line of map libhashmap becomes "side workload items phase ns"; of
 # libhashmap-batched (hm_bench --batched), its phase is "batched:<phase>".
 run() { # run SIDE COPY LIBCOPY HM_BENCH_ARGS...
     side=$1 copy=$2 lib=$3
     shift 3
+    before=$(probe)
     LD_LIBRARY_PATH="$tmp/$side.$lib" taskset -c "$cpu" "$tmp/hm_bench.$copy" "$@" --no-floor \
         >"$tmp/out" 2>>"$tmp/log" || { cat "$tmp/log" >&2; exit 1; }
+    echo "$side $before $(probe)" >>"$tmp/probes"
     awk -v side="$side" '
     function field(key,    re) {
         re = "\"" key "\":(\"[^\"]*\"|[0-9][0-9.]*)"
@@ -118,3 +132,9 @@ awk 'function flush() { if (cnt) med[prev] = cnt % 2 ? v[(cnt + 1) / 2] : (v[cnt
      { key = $2 " " $3 " " $4; ma = med["A " key]; mb = med["B " key]
        if (ma > 0) printf "%-30s %10.2f %10.2f %7.3fx\n", key, ma, mb, mb / ma }' \
     - "$tmp/order"
+awk '{ procs++; hi = 0
+       for (f = 2; f <= 3; f++) if ($f != "-") { read++; if ($f + 0 > hi) hi = $f + 0 }
+       if (hi > 1.2) busy[$1]++ }
+     END { if (read) printf "bench/ab.sh: core probe over 1.2 around %d of %d processes (A %d, B %d)\n",
+                            busy["A"] + busy["B"], procs, busy["A"], busy["B"] > "/dev/stderr" }' \
+    "$tmp/probes"
