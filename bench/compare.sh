@@ -284,21 +284,8 @@ for w in $(echo "$workloads" | tr ',' ' '); do
     done
 done
 
-# Reads the JSON lines (any key order; resize lines skipped) and writes the
-# medians to summary.tsv, the sweep's medians to sweep-<map>.dat and the
-# markdown tables to stdout. Columns: the maps in $order, then any other.
-summarize() {
-    awk -v order="$table_names floor floor-serial strings" -v dir="$out" '
-    function str(key) {
-        if (!match($0, "\"" key "\":\"[^\"]*\""))
-            return ""
-        return substr($0, RSTART + length(key) + 4, RLENGTH - length(key) - 5)
-    }
-    function num(key) {
-        if (!match($0, "\"" key "\":-?[0-9][0-9.eE+-]*"))
-            return ""
-        return substr($0, RSTART + length(key) + 3, RLENGTH - length(key) - 3) + 0
-    }
+# awk's median of a space-separated list of numbers, for the programs below.
+awk_median='
     function median(list,    a, n, i, j, t) {
         n = split(list, a, " ")
         for (i = 2; i <= n; i++) {
@@ -308,6 +295,23 @@ summarize() {
             a[j + 1] = t
         }
         return n % 2 ? a[(n + 1) / 2] + 0 : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    '
+
+# Reads the JSON lines (any key order; resize lines skipped) and writes the
+# medians to summary.tsv, the sweep's medians to sweep-<map>.dat and the
+# markdown tables to stdout. Columns: the maps in $order, then any other.
+summarize() {
+    awk -v order="$table_names floor floor-serial strings" -v dir="$out" "$awk_median"'
+    function str(key) {
+        if (!match($0, "\"" key "\":\"[^\"]*\""))
+            return ""
+        return substr($0, RSTART + length(key) + 4, RLENGTH - length(key) - 5)
+    }
+    function num(key) {
+        if (!match($0, "\"" key "\":-?[0-9][0-9.eE+-]*"))
+            return ""
+        return substr($0, RSTART + length(key) + 3, RLENGTH - length(key) - 3) + 0
     }
     function ns(x) {
         return x < 10 ? sprintf("%.2f", x) : x < 100 ? sprintf("%.1f", x) : sprintf("%.0f", x)
@@ -431,24 +435,18 @@ summarize() {
 # One line for results.md: the core probe's readings (probes.tsv), and which
 # processes had one over 1.2 before or after them: their figures may be slow.
 probe_summary() {
-    awk -F'\t' '
-    function median(    i, j, t) {
-        for (i = 2; i <= n; i++) {
-            t = v[i]
-            for (j = i - 1; j >= 1 && v[j] > t; j--)
-                v[j + 1] = v[j]
-            v[j + 1] = t
-        }
-        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-    }
+    awk -F'\t' "$awk_median"'
     NR > 1 {
         procs++
         hi = 0
         for (f = 4; f <= 5; f++)
             if ($f != "-") {
-                v[++n] = $f + 0
+                n++
+                readings = readings " " $f
                 if ($f + 0 > hi)
                     hi = $f + 0
+                if ($f + 0 > highest)
+                    highest = $f + 0
             }
         if (hi > 1.2) {
             busy++
@@ -463,8 +461,7 @@ probe_summary() {
         }
         printf "- core probe before and after each process (bench/core_probe.c: about 1.0 on a core of\n"
         printf "  its own, 1.4 or more beside a busy hardware thread, where phases in the cache can\n"
-        m = median() # sorts v
-        printf "  take up to 1.8x the time): median %.2f, highest %.2f; ", m, v[n]
+        printf "  take up to 1.8x the time): median %.2f, highest %.2f; ", median(readings), highest
         if (busy)
             printf "over 1.2 around %d of %d\n  processes: %s%s\n", busy, procs, list, (busy > 12 ? ", ..." : "")
         else
