@@ -83,8 +83,9 @@ static inline bool is_full(uint8_t c) { return (uint8_t)(c - CTRL_EMPTY) > 1; }
 #define BATCH_PREFETCH_MIN_TABLE ((size_t)1 << 20)
 /* A table of 2^20 buckets or more is large: its control bytes (1 MiB and more)
  * outgrow the L2 cache, and a lookup that reads them is a cache miss more
- * often than not. Its lookups keep miss_run and compare only the candidates
- * before a group's first EMPTY byte (see group_match_bounded). */
+ * often than not. Its lookups keep miss_run and, in a run of misses, compare
+ * only the candidates before a group's first EMPTY byte (see
+ * group_match_bounded and get_k). */
 #define LARGE_MIN_MASK (((size_t)1 << 20) - 1)
 
 #if defined(__linux__) && defined(MREMAP_MAYMOVE)
@@ -2161,15 +2162,20 @@ enum { MISS_RUN_LIMIT = 8 };
 static inline unsigned miss_run_after_miss(unsigned run) { return run + (run < MISS_RUN_LIMIT); }
 
 /* hm_get's body. `watch` (a constant) for a table past LARGE_MIN_MASK,
- * whose lookups keep miss_run and bound their candidates (group_match_bounded:
- * misses at 1M took 0.78x-0.87x the time, at 10M 0.56x-0.68x). */
+ * whose lookups keep miss_run and, in a run of misses, when they do not ask
+ * for the home slot, bound their candidates (group_match_bounded: misses at
+ * 1M took 0.78x-0.87x the time, at 10M 0.56x-0.68x). A lookup that asks for
+ * the slot compares every candidate: there the bound cost every hit 5
+ * instructions to spare the odd miss a compare of a slot already asked for,
+ * and u64 hits at 1M took 0.990x the time without it (bench/ab.sh). */
 HM_INLINE void *get_k(const hm_t *m, const void *key, uint64_t hash, size_t kind, bool watch)
 {
     if (!(HM_SSE2 && kind))
         return get_searched_k(m, key, hash, kind);
     size_t i;
     const unsigned run = watch ? miss_run : 0;
-    switch (find_first_k(m, key, hash, kind, &i, run < MISS_RUN_LIMIT, watch)) {
+    const bool ask = run < MISS_RUN_LIMIT;
+    switch (find_first_k(m, key, hash, kind, &i, ask, watch && !ask)) {
     case FIRST_FOUND:
         if (watch && run)
             miss_run = 0;
@@ -2362,11 +2368,15 @@ HM_KIND_FUNCTIONS(16)
 /*
  * The same for a map whose keys hash in a register pair (sip_pair_level): a
  * front end for each build of the pair, compiled for its instructions
- * (AVX-512VL or AVX2), hashes the key and jumps to a body that takes the
- * hash, compiled as the rest of the library is. Compiled for AVX-512
- * themselves, the bodies copied values in 32-byte registers, which made GCC
- * realign the stack of every insertion and clear the registers' upper halves
- * before it returned. HM_HASHED_FUNCTIONS writes the bodies of kind K,
+ * (AVX-512VL or AVX2), hashes the key. An insertion's or removal's then jumps
+ * to a body that takes the hash, compiled as the rest of the library is.
+ * Compiled for AVX-512 themselves, the bodies copied values in 32-byte
+ * registers, which made GCC realign the stack of every insertion and clear
+ * the registers' upper halves before it returned. A lookup copies no value:
+ * get_k is inlined into its front end, which then takes its control bytes'
+ * compare straight from memory (a VEX encoding) and needs no jump and no
+ * moves of its arguments. flat hits at 1M took 0.977x the time so, u64's
+ * 1.002x (bench/ab.sh). HM_HASHED_FUNCTIONS writes the bodies of kind K,
  * HM_PAIR_FUNCTIONS the front ends of one build.
  */
 #define HM_HASHED_FUNCTIONS(K)                                                                     \
@@ -2378,15 +2388,6 @@ HM_KIND_FUNCTIONS(16)
     static HM_NOINLINE int remove_plain_hashed_##K(hm_t *m, const void *key, uint64_t hash)        \
     {                                                                                              \
         return remove_k(m, key, NULL, NULL, hash, K, true);                                        \
-    }                                                                                              \
-    static HM_NOINLINE void *get_hashed_##K(const hm_t *m, const void *key, uint64_t hash)         \
-    {                                                                                              \
-        return get_k(m, key, hash, K, false);                                                      \
-    }                                                                                              \
-    static HM_NOINLINE void *get_watched_hashed_##K(const hm_t *m, const void *key,                \
-                                                    uint64_t hash)                                 \
-    {                                                                                              \
-        return get_k(m, key, hash, K, true);                                                       \
     }
 
 /* The front ends of kind K for one build of the pair: P prefixes their names,
@@ -2403,12 +2404,12 @@ HM_KIND_FUNCTIONS(16)
     }                                                                                              \
     HM__SIP_##T##_TARGET static HM_NOINLINE void *P##get_##K(const hm_t *m, const void *key)       \
     {                                                                                              \
-        return get_hashed_##K(m, key, HASH(m->sip_pair, key, key_size_of(m, K)));                  \
+        return get_k(m, key, HASH(m->sip_pair, key, key_size_of(m, K)), K, false);                 \
     }                                                                                              \
     HM__SIP_##T##_TARGET static HM_NOINLINE void *P##get_watched_##K(const hm_t *m,                \
                                                                      const void *key)              \
     {                                                                                              \
-        return get_watched_hashed_##K(m, key, HASH(m->sip_pair, key, key_size_of(m, K)));          \
+        return get_k(m, key, HASH(m->sip_pair, key, key_size_of(m, K)), K, true);                  \
     }                                                                                              \
     static const struct kind_functions P##kind_functions_##K = {                                   \
         P##get_##K, P##get_watched_##K, P##insert_plain_##K, P##remove_plain_##K};
