@@ -445,9 +445,9 @@ probe_summary() {
                 readings = readings " " $f
                 if ($f + 0 > hi)
                     hi = $f + 0
-                if ($f + 0 > highest)
-                    highest = $f + 0
             }
+        if (hi > highest)
+            highest = hi
         if (hi > 1.2) {
             busy++
             if (busy <= 12)
