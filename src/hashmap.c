@@ -81,6 +81,10 @@ static inline bool is_full(uint8_t c) { return (uint8_t)(c - CTRL_EMPTY) > 1; }
  * (hm_get_many took 1.04x-1.05x the time at 1,000 and 10,000 entries with
  * them), while tables of 2-3 MiB gained 5-8% from them. */
 #define BATCH_PREFETCH_MIN_TABLE ((size_t)1 << 20)
+/* A plain insertion asks for its home slot before it reads the control bytes
+ * only in tables whose slots pass this (set_kind_functions picks
+ * insert_plain_small_K below it): see insert_k. */
+#define INSERT_PREFETCH_MIN_TABLE ((size_t)4 << 20)
 /* A table of 2^20 buckets or more is large: its control bytes (1 MiB and more)
  * outgrow the L2 cache, and a lookup that reads them is a cache miss more
  * often than not. Its lookups keep miss_run and, in a run of misses, compare
@@ -1795,13 +1799,26 @@ static HM_NOINLINE int insert_on(hm_t *m, const void *key, const void *value, ui
  * lookups, though find_k keeps the fold for insertions: 5.8 to 8.6
  * instructions fewer, and reinserts 0.959x-0.997x the time (design.md,
  * "Control bytes").
+ *
+ * `ask_slot` (a constant): whether that look asks for the home slot before
+ * the control bytes arrive, as lookups do. Only in tables whose slots pass
+ * INSERT_PREFETCH_MIN_TABLE: below it the request cost more than it saved,
+ * its instructions and the two registers it kept busy (the body pushes 3
+ * registers without it, 5 with it): callgrind, u64 at 1,000 entries, 61
+ * instructions a call of the body against 69. Through bench/ab.sh (three
+ * rounds of three copies, 2026-12-01), reinserts took 0.93x-0.96x the time at
+ * 1,000 to 200,000 entries (u64 with up to 4 MiB of slots, flat up to 3 MiB),
+ * the other phases within the noise. Past 4 MiB, going without took u64's
+ * reinserts with 8 and 16 MiB of slots to 0.98x, flat's with 6 MiB to 0.98x,
+ * but flat's with 12 and 24 MiB to 1.06x-1.10x and at 1M, u64's to 1.02x and
+ * flat's to 1.10x.
  */
 HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, uint64_t hash, size_t kind,
-                       bool plain)
+                       bool plain, bool ask_slot)
 {
     if (!(HM_SSE2 && kind && plain))
         return insert_hashed_k(m, key, value, hash, kind, plain);
-    const struct home_group h = home_group_of(m, hash, true, true);
+    const struct home_group h = home_group_of(m, hash, ask_slot, true);
     if (h.candidates) {
         unsigned char *slot = slot_at(m, (h.pos + bitmask_lowest(h.candidates)) & m->mask);
         if (!key_equal_k(m, key, slot, kind))
@@ -2312,11 +2329,15 @@ HM_INLINE size_t remove_many_k(hm_t *m, const unsigned char *keys, size_t n, siz
 #define HM_KIND_FUNCTIONS(K)                                                                    \
     static HM_NOINLINE int insert_##K(hm_t *m, const void *key, const void *value)              \
     {                                                                                           \
-        return insert_k(m, key, value, hash_key_k(m, key, K), K, false);                        \
+        return insert_k(m, key, value, hash_key_k(m, key, K), K, false, true);                  \
     }                                                                                           \
     static HM_NOINLINE int insert_plain_##K(hm_t *m, const void *key, const void *value)        \
     {                                                                                           \
-        return insert_k(m, key, value, hash_key_k(m, key, K), K, true);                         \
+        return insert_k(m, key, value, hash_key_k(m, key, K), K, true, true);                   \
+    }                                                                                           \
+    static HM_NOINLINE int insert_plain_small_##K(hm_t *m, const void *key, const void *value)  \
+    {                                                                                           \
+        return insert_k(m, key, value, hash_key_k(m, key, K), K, true, false);                  \
     }                                                                                           \
     static HM_NOINLINE int remove_##K(hm_t *m, const void *key, void *key_out, void *value_out) \
     {                                                                                           \
@@ -2348,14 +2369,15 @@ HM_INLINE size_t remove_many_k(hm_t *m, const unsigned char *keys, size_t n, siz
     {                                                                                           \
         return remove_many_k(m, keys, n, K);                                                    \
     }                                                                                           \
-    static const struct kind_functions kind_functions_##K = {get_##K, get_watched_##K,          \
-                                                             insert_plain_##K, remove_plain_##K};
+    static const struct kind_functions kind_functions_##K = {                                   \
+        get_##K, get_watched_##K, insert_plain_##K, insert_plain_small_##K, remove_plain_##K};
 
 /* What set_kind_functions picks from, for one kind. */
 struct kind_functions {
     void *(*get)(const hm_t *m, const void *key);
     void *(*get_watched)(const hm_t *m, const void *key);
     int (*insert_plain)(hm_t *m, const void *key, const void *value);
+    int (*insert_plain_small)(hm_t *m, const void *key, const void *value);
     int (*remove_plain)(hm_t *m, const void *key);
 };
 
@@ -2383,7 +2405,12 @@ HM_KIND_FUNCTIONS(16)
     static HM_NOINLINE int insert_plain_hashed_##K(hm_t *m, const void *key, const void *value,    \
                                                    uint64_t hash)                                  \
     {                                                                                              \
-        return insert_k(m, key, value, hash, K, true);                                             \
+        return insert_k(m, key, value, hash, K, true, true);                                       \
+    }                                                                                              \
+    static HM_NOINLINE int insert_plain_small_hashed_##K(hm_t *m, const void *key,                 \
+                                                          const void *value, uint64_t hash)        \
+    {                                                                                              \
+        return insert_k(m, key, value, hash, K, true, false);                                      \
     }                                                                                              \
     static HM_NOINLINE int remove_plain_hashed_##K(hm_t *m, const void *key, uint64_t hash)        \
     {                                                                                              \
@@ -2397,6 +2424,12 @@ HM_KIND_FUNCTIONS(16)
         hm_t *m, const void *key, const void *value)                                               \
     {                                                                                              \
         return insert_plain_hashed_##K(m, key, value, HASH(m->sip_pair, key, key_size_of(m, K)));  \
+    }                                                                                              \
+    HM__SIP_##T##_TARGET static HM_NOINLINE int P##insert_plain_small_##K(                         \
+        hm_t *m, const void *key, const void *value)                                               \
+    {                                                                                              \
+        return insert_plain_small_hashed_##K(m, key, value,                                        \
+                                              HASH(m->sip_pair, key, key_size_of(m, K)));          \
     }                                                                                              \
     HM__SIP_##T##_TARGET static HM_NOINLINE int P##remove_plain_##K(hm_t *m, const void *key)      \
     {                                                                                              \
@@ -2412,7 +2445,8 @@ HM_KIND_FUNCTIONS(16)
         return get_k(m, key, HASH(m->sip_pair, key, key_size_of(m, K)), K, true);                  \
     }                                                                                              \
     static const struct kind_functions P##kind_functions_##K = {                                   \
-        P##get_##K, P##get_watched_##K, P##insert_plain_##K, P##remove_plain_##K};
+        P##get_##K, P##get_watched_##K, P##insert_plain_##K, P##insert_plain_small_##K,            \
+        P##remove_plain_##K};
 
 /* Kind K's functions for each level of sip_pair_level (the scalar hash at
  * HM__SIP_X8_SCALAR). */
@@ -2471,7 +2505,9 @@ static void set_kind_functions(hm_t *m)
         break;
     }
     m->get_fn = HM_SSE2 && is_large(m) ? f->get_watched : f->get;
-    m->insert_plain_fn = f->insert_plain;
+    m->insert_plain_fn = m->buckets * m->slot_size > INSERT_PREFETCH_MIN_TABLE
+                             ? f->insert_plain
+                             : f->insert_plain_small;
     m->remove_fn = m->key_drop || m->value_drop ? remove_dropping : f->remove_plain;
 }
 
