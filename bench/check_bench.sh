@@ -22,7 +22,8 @@
 #       bench/compare.sh -B on BUILD, u64 at 2,000 entries, one run, -P with the
 #       first CPU this process may use: its tables and the core probe's
 #       readings (results.md's probe line; probes.tsv, a line per process with
-#       two readings and the CPU).
+#       two readings and the CPU). Before that, -m with a peer it does not know
+#       ends it with a message and no results.
 #   check_bench.sh BENCH strace N STRACE
 #       docs/BENCH.md's rule under strace -f -e trace=memory: each resize of a table
 #       past glibc's mmap threshold (128 KiB) makes exactly one mmap or mremap
@@ -282,8 +283,14 @@ compare)
     [ $# -eq 2 ] || fail "usage: compare COMPARE_SH BUILD"
     command -v taskset >/dev/null || { echo "SKIP: no taskset"; exit 77; }
     cpu=$(taskset -cp $$ | sed 's/.*: //; s/[,-].*//')
+    if sh "$1" -B -b "$2" -r 1 -m no-such-peer -w u64 -n 2000 "$tmp/bad" >"$tmp/out" 2>"$tmp/err"; then
+        fail "compare.sh ran with -m no-such-peer"
+    fi
+    grep -q "^compare.sh: -m: no peer named 'no-such-peer'" "$tmp/err" ||
+        { cat "$tmp/err" >&2; fail "compare.sh: no message for -m no-such-peer"; }
+    [ ! -e "$tmp/bad" ] || fail "compare.sh wrote results for -m no-such-peer"
     sh "$1" -B -b "$2" -r 1 -R 2 -P "$cpu" -q 0 -m none -w u64 -n 2000 "$tmp/res" >"$tmp/out" 2>"$tmp/err" ||
-        { cat "$tmp/err" >&2; fail "compare.sh exited $?"; }
+        { rc=$?; cat "$tmp/err" >&2; fail "compare.sh exited $rc"; }
     grep -q '^### u64, N = 2,000$' "$tmp/res/results.md" || fail "no u64 table in results.md"
     grep -q '^- core probe before and after each process' "$tmp/res/results.md" ||
         fail "no core probe line in results.md"
@@ -294,7 +301,7 @@ compare)
               $5 !~ /^[0-9]+\.[0-9][0-9]$/ || $4 <= 0 || $5 <= 0 || $6 != cpu) bad = 1 }
         END { exit bad || NR != 3 || seen["libhashmap"] != 1 || seen["libhashmap-batched"] != 1 }' \
         "$tmp/res/probes.tsv" || { cat "$tmp/res/probes.tsv" >&2; fail "probes.tsv"; }
-    echo "ok: compare.sh writes its tables and two probe readings per process"
+    echo "ok: compare.sh refuses an unknown peer, writes its tables and two probe readings per process"
     ;;
 strace)
     [ $# -eq 2 ] || fail "usage: strace N STRACE"

@@ -34,8 +34,11 @@ usage: bench/compare.sh [options] [OUTDIR]
   -n N      items for every workload, for sweep its largest N (1e3, 1e4, ... up
             to N); default: each workload's own (seed 1e7, flat and u64 1e6,
             sweep up to 1e7). A quick run: -n 100000 -r 3
-  -m LIST   only these peers, comma-separated (libhashmap and libhashmap-batched
-            always run)
+  -m LIST   only these peers, comma-separated, named as in bench/peers/ (rust-std,
+            absl-flat, boost-flat, glib, uthash, khash; the -pair builds
+            absl-flat-pair, boost-flat-pair, khash-pair), each built in the
+            build directory, or none; libhashmap and libhashmap-batched
+            always run
   -R COUNT  runs of the workload per process (its --repeat, 1 to 100, default 1;
             made one after another in the process), which reports their
             median. For small N, where one run of a phase lasts microseconds:
@@ -161,6 +164,18 @@ fi
 hm_bench=$build/bench/hm_bench
 [ -x "$hm_bench" ] || die "no $hm_bench: build first (or drop -B)"
 
+# Every name of -m must be a peer of this build (or -m none, no peer at all):
+# a misspelt one (boost for boost-flat), or one whose package was missing at
+# configure, would otherwise leave that peer out without a word.
+if [ -n "$only" ] && [ "$only" != none ]; then
+    known=$(cut -d' ' -f1 "$build/bench/peers/peers.txt" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')
+    for name in $(echo "$only" | tr ',' ' '); do
+        case " $known " in
+        *" $name "*) ;;
+        *) die "-m: no peer named '$name' in $build (its peers: ${known:-none}; or -m none alone)" ;;
+        esac
+    done
+fi
 mkdir -p "$out"
 maps=$out/maps.txt
 raw=$out/raw.jsonl
@@ -207,6 +222,8 @@ if [ -f "$build/bench/peers/peers.txt" ]; then
         if [ -z "$only" ] || echo ",$only," | grep -q ",$name,"; then
             if [ -x "${line#* }" ]; then
                 printf '%s\n' "$line" >>"$maps"
+            elif [ -n "$only" ]; then
+                echo "compare.sh: $name was configured but not built: left out" >&2
             fi
         fi
     done <"$build/bench/peers/peers.txt"
