@@ -338,10 +338,11 @@ inline uint64_t u64_value(uint64_t i) { return i; }
  * pointers, until this was noticed on 2026-12-01, GCC called them through
  * the pointer in every timed loop, one indirect call an operation that the
  * peers paid and libhashmap did not. */
-template <template <class, class> class Map, class K, class V, K (*key)(uint64_t),
-          V (*value)(uint64_t)>
+template <template <class, class> class Map, auto key, auto value>
 void run_phases(const char *name, const char *workload, size_t n, int repeat)
 {
+    using K = decltype(key(0));
+    using V = decltype(value(0));
     std::vector<Phase> ph{{"insert", {}},   {"get_hit", {}},  {"get_miss", {}},
                           {"remove", {}},   {"reinsert", {}}, {"iterate", {}}};
     const size_t half = (n + 1) / 2;
@@ -509,17 +510,15 @@ int run(const char *name, int argc, char **argv)
         if (w == "seed") {
             run_seed<Map>(name, items ? items : 10000000, rep);
         } else if (w == "flat") {
-            run_phases<Map, FlatKey, FlatValue, flat_key, flat_value>(name, "flat",
-                                                                      items ? items : 1000000, rep);
+            run_phases<Map, flat_key, flat_value>(name, "flat", items ? items : 1000000, rep);
         } else if (w == "u64") {
-            run_phases<Map, uint64_t, uint64_t, u64_key, u64_value>(name, "u64",
-                                                                    items ? items : 1000000, rep);
+            run_phases<Map, u64_key, u64_value>(name, "u64", items ? items : 1000000, rep);
         } else if (w == "sweep") {
             size_t top = items ? items : 10000000, ran = 0;
             for (size_t n = 1000; n <= 10000000 && n <= top; n *= 10, ran++)
-                run_phases<Map, FlatKey, FlatValue, flat_key, flat_value>(name, "sweep", n, rep);
+                run_phases<Map, flat_key, flat_value>(name, "sweep", n, rep);
             if (!ran) /* below 1e3: the sweep is that one N, as in hm_bench */
-                run_phases<Map, FlatKey, FlatValue, flat_key, flat_value>(name, "sweep", top, rep);
+                run_phases<Map, flat_key, flat_value>(name, "sweep", top, rep);
         } else {
             std::fprintf(stderr, "%s: unknown workload '%s'\n", argv[0], w.c_str());
             usage(argv[0]);
