@@ -233,9 +233,11 @@ fi
 # The same binary with --batched (hm_insert_many, hm_get_many and
 # hm_remove_many; for seed hm_insert_many) runs as a map of its own, placed
 # halfway round the list: a process finds the host's memory as its
-# predecessor left it (on this project's machines, memory just freed in huge
-# pages is cheap to fault in again, fresh memory is not), so neither
-# libhashmap run follows the other.
+# predecessor left it (on this project's machines the guest hands free 2 MiB
+# blocks back to the host about 2 s after they are freed; until then, huge
+# pages a libhashmap process freed are cheap for the next one to fault in
+# again, and fresh memory is not), so neither libhashmap run follows the
+# other.
 half=$((($(wc -l <"$maps") + 1) / 2))
 awk -v k="$half" -v line="libhashmap-batched $hm_bench" '{ print } NR == k { print line }' \
     "$maps" >"$maps.new" && mv "$maps.new" "$maps"
