@@ -1233,15 +1233,21 @@ static void sized_key(unsigned char *out, size_t key_size, uint64_t i)
     }
 }
 
-/* A map of key_size ks (4, 8 or 16) and 8-byte values, sized for 900,000
- * entries: a table of 2^20 buckets, large to hashmap.c (LARGE_MIN_MASK). */
-static hm_t *new_large_map(size_t ks)
+/* A map of key_size ks (4, 8 or 16) and value_size vs (8 or 16), sized for
+ * 900,000 entries: a table of 2^20 buckets, large to hashmap.c
+ * (LARGE_MIN_MASK). */
+static hm_t *new_large_map(size_t ks, size_t vs)
 {
-    hm_config c = {.key_size = ks, .value_size = 8, .capacity = 900000, .seed = test_seed};
+    hm_config c = {.key_size = ks, .value_size = vs, .capacity = 900000, .seed = test_seed};
     hm_t *m = new_map(&c);
     assert_true(hm_buckets(m) >= (size_t)1 << 20);
     return m;
 }
+
+/* Key and value sizes of the large-table tests below: each constant key
+ * kind, 8-byte keys with 8-byte values (a kind of their own) and without.
+ * Values are stored from a uint64_t[2] and read back by their first word. */
+static const size_t large_shapes[][2] = {{4, 8}, {8, 8}, {8, 16}, {16, 8}};
 
 /* hm_get and hm_get_many in tables of 2^20 buckets or more, which count the
  * calling thread's misses in a row and stop asking for the home slot after a
@@ -1253,17 +1259,16 @@ static hm_t *new_large_map(size_t ks)
 static void test_hm_get_large_table_runs_of_misses(void **state)
 {
     (void)state;
-    const size_t sizes[] = {4, 8, 16};
     enum { N = 880000, LOOKUPS = 60000 };
-    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
-        const size_t ks = sizes[si];
-        hm_t *m = new_large_map(ks);
+    for (size_t si = 0; si < sizeof large_shapes / sizeof large_shapes[0]; si++) {
+        const size_t ks = large_shapes[si][0];
+        hm_t *m = new_large_map(ks, large_shapes[si][1]);
         const size_t buckets = hm_buckets(m);
         unsigned char key[16];
         for (uint64_t i = 0; i < N; i++) {
             sized_key(key, ks, 2 * i); /* even ids present, odd ones absent */
-            uint64_t v = i ^ 0x5a5a;
-            assert_int_equal(hm_insert(m, key, &v), HM_OK);
+            const uint64_t v[2] = {i ^ 0x5a5a, ~i};
+            assert_int_equal(hm_insert(m, key, v), HM_OK);
         }
         assert_int_equal(hm_buckets(m), buckets); /* no growth: still this table */
         uint64_t rng = 0x9e3779b97f4a7c15u ^ ks;
@@ -1323,15 +1328,15 @@ static void test_hm_get_large_table_runs_of_misses(void **state)
 static void test_large_table_removals_keep_keys_found(void **state)
 {
     (void)state;
-    const size_t sizes[] = {4, 8, 16};
     enum { N = 880000 };
-    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
-        const size_t ks = sizes[si];
-        hm_t *m = new_large_map(ks);
+    for (size_t si = 0; si < sizeof large_shapes / sizeof large_shapes[0]; si++) {
+        const size_t ks = large_shapes[si][0];
+        hm_t *m = new_large_map(ks, large_shapes[si][1]);
         unsigned char key[16];
         for (uint64_t i = 0; i < N; i++) {
             sized_key(key, ks, i);
-            assert_int_equal(hm_insert(m, key, &i), HM_OK);
+            const uint64_t v[2] = {i, ~i};
+            assert_int_equal(hm_insert(m, key, v), HM_OK);
         }
         for (uint64_t i = 0; i < N; i += 3) {
             sized_key(key, ks, i);
@@ -1354,8 +1359,8 @@ static void test_large_table_removals_keep_keys_found(void **state)
         }
         for (uint64_t i = 0; i < N; i++) {
             sized_key(key, ks, i);
-            const uint64_t v = i + 1;
-            assert_int_equal(hm_insert(m, key, &v), i % 3 ? HM_REPLACED : HM_OK);
+            const uint64_t v[2] = {i + 1, ~i};
+            assert_int_equal(hm_insert(m, key, v), i % 3 ? HM_REPLACED : HM_OK);
         }
         assert_int_equal(hm_len(m), N);
         for (uint64_t i = 0; i < N; i++) {
@@ -1784,7 +1789,7 @@ static bool equal_bytes(const void *a, const void *b, void *udata)
 
 /* Whether two maps hold the same entries at the same positions: their
  * iterations hand back the same keys and values in the same order. */
-static bool same_layout(const hm_t *a, const hm_t *b, size_t key_size)
+static bool same_layout(const hm_t *a, const hm_t *b, size_t key_size, size_t value_size)
 {
     size_t ca = 0, cb = 0;
     const void *ka, *kb;
@@ -1795,14 +1800,14 @@ static bool same_layout(const hm_t *a, const hm_t *b, size_t key_size)
             return false;
         if (!more_a)
             return true;
-        if (ca != cb || memcmp(ka, kb, key_size) != 0 || memcmp(va, vb, 8) != 0)
+        if (ca != cb || memcmp(ka, kb, key_size) != 0 || memcmp(va, vb, value_size) != 0)
             return false;
     }
 }
 
-/* The code specialised for keys of 4, 8 and 16 bytes against the generic
- * kind's: with the same seed and hash, the two maps must make the same
- * table. Mixed inserts, replacements, removals (present and absent keys) and
+/* The code specialised for keys of 4, 8 and 16 bytes (and for 8-byte keys
+ * with 8-byte values, a kind of its own) against the generic kind's: with the
+ * same seed and hash, the two maps must make the same table. Mixed inserts, replacements, removals (present and absent keys) and
  * lookups, through growth, on 4,000 keys: after every call the two agree on
  * its result, length, capacity and bucket count (so removals give back the
  * same room: the constant kinds take an entry's overflow bit from
@@ -1812,33 +1817,35 @@ static bool same_layout(const hm_t *a, const hm_t *b, size_t key_size)
 static void test_constant_kinds_build_the_generic_table(void **state)
 {
     (void)state;
-    static const size_t key_sizes[] = {4, 8, 16};
-    for (size_t s = 0; s < sizeof key_sizes / sizeof key_sizes[0]; s++) {
-        size_t ks = key_sizes[s];
-        hm_config c = {.key_size = ks, .value_size = 8, .seed = test_seed};
+    static const size_t shapes[][2] = {{4, 8}, {8, 8}, {8, 16}, {16, 8}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        size_t ks = shapes[s][0];
+        hm_config c = {.key_size = ks, .value_size = shapes[s][1], .seed = test_seed};
         hm_t *fast = new_map(&c);
         c.equal = equal_bytes;
         c.udata = &ks;
         hm_t *generic = new_map(&c);
         uint64_t rng = 0x5eed + ks;
         for (uint64_t op = 0; op < 60000; op++) {
-            uint64_t r = rng_next(&rng), k = r % 4000, v = op;
-            unsigned char key[16] = {0};
+            uint64_t r = rng_next(&rng), k = r % 4000;
+            unsigned char key[16] = {0}, v[16] = {0}; /* v: op, then k's complement */
             memcpy(key, &k, ks < sizeof k ? ks : sizeof k);
+            memcpy(v, &op, 8);
+            memset(v + 8, (int)~k & 0xFF, 8);
             switch ((r >> 32) % 4) {
             case 0:
             case 1:
-                assert_int_equal(hm_insert(fast, key, &v), hm_insert(generic, key, &v));
+                assert_int_equal(hm_insert(fast, key, v), hm_insert(generic, key, v));
                 break;
             case 2:
                 assert_int_equal(hm_remove(fast, key, NULL, NULL),
                                  hm_remove(generic, key, NULL, NULL));
                 break;
             default: {
-                const uint64_t *a = hm_get(fast, key), *b = hm_get(generic, key);
+                const unsigned char *a = hm_get(fast, key), *b = hm_get(generic, key);
                 assert_true((a == NULL) == (b == NULL));
                 if (a)
-                    assert_int_equal(*a, *b);
+                    assert_memory_equal(a, b, shapes[s][1]);
             }
             }
             assert_int_equal(hm_len(fast), hm_len(generic));
@@ -1852,7 +1859,7 @@ static void test_constant_kinds_build_the_generic_table(void **state)
                 assert_int_equal(a.max_probe, b.max_probe);
                 assert_int_equal(a.max_miss_probe, b.max_miss_probe);
                 assert_true(a.mean_miss_probe == b.mean_miss_probe);
-                assert_true(same_layout(fast, generic, ks));
+                assert_true(same_layout(fast, generic, ks, shapes[s][1]));
             }
         }
         hm_free(fast);
