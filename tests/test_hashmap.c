@@ -1244,10 +1244,10 @@ static hm_t *new_large_map(size_t ks, size_t vs)
     return m;
 }
 
-/* Key and value sizes of the large-table tests below: each constant key
+/* Key and value sizes of the tests of the constant key kinds below: each
  * kind, 8-byte keys with 8-byte values (a kind of their own) and without.
- * Values are stored from a uint64_t[2] and read back by their first word. */
-static const size_t large_shapes[][2] = {{4, 8}, {8, 8}, {8, 16}, {16, 8}};
+ * Values of up to 16 bytes, read back by their first word. */
+static const size_t kind_shapes[][2] = {{4, 8}, {8, 8}, {8, 16}, {16, 8}};
 
 /* hm_get and hm_get_many in tables of 2^20 buckets or more, which count the
  * calling thread's misses in a row and stop asking for the home slot after a
@@ -1260,9 +1260,9 @@ static void test_hm_get_large_table_runs_of_misses(void **state)
 {
     (void)state;
     enum { N = 880000, LOOKUPS = 60000 };
-    for (size_t si = 0; si < sizeof large_shapes / sizeof large_shapes[0]; si++) {
-        const size_t ks = large_shapes[si][0];
-        hm_t *m = new_large_map(ks, large_shapes[si][1]);
+    for (size_t si = 0; si < sizeof kind_shapes / sizeof kind_shapes[0]; si++) {
+        const size_t ks = kind_shapes[si][0];
+        hm_t *m = new_large_map(ks, kind_shapes[si][1]);
         const size_t buckets = hm_buckets(m);
         unsigned char key[16];
         for (uint64_t i = 0; i < N; i++) {
@@ -1329,9 +1329,9 @@ static void test_large_table_removals_keep_keys_found(void **state)
 {
     (void)state;
     enum { N = 880000 };
-    for (size_t si = 0; si < sizeof large_shapes / sizeof large_shapes[0]; si++) {
-        const size_t ks = large_shapes[si][0];
-        hm_t *m = new_large_map(ks, large_shapes[si][1]);
+    for (size_t si = 0; si < sizeof kind_shapes / sizeof kind_shapes[0]; si++) {
+        const size_t ks = kind_shapes[si][0];
+        hm_t *m = new_large_map(ks, kind_shapes[si][1]);
         unsigned char key[16];
         for (uint64_t i = 0; i < N; i++) {
             sized_key(key, ks, i);
@@ -1807,20 +1807,20 @@ static bool same_layout(const hm_t *a, const hm_t *b, size_t key_size, size_t va
 
 /* The code specialised for keys of 4, 8 and 16 bytes (and for 8-byte keys
  * with 8-byte values, a kind of its own) against the generic kind's: with the
- * same seed and hash, the two maps must make the same table. Mixed inserts, replacements, removals (present and absent keys) and
- * lookups, through growth, on 4,000 keys: after every call the two agree on
- * its result, length, capacity and bucket count (so removals give back the
- * same room: the constant kinds take an entry's overflow bit from
- * HM_H2_WORDS, the generic kind from its control byte), and every 500 calls
- * on the stats and on the order of iteration, that is on every entry's
- * slot. */
+ * same seed and hash, the two maps must make the same table. Mixed inserts,
+ * replacements, removals (present and absent keys) and lookups, through
+ * growth, on 4,000 keys: after every call the two agree on its result,
+ * length, capacity and bucket count (so removals give back the same room: the
+ * constant kinds take an entry's overflow bit from HM_H2_WORDS, the generic
+ * kind from its control byte), and every 500 calls on the stats and on the
+ * order of iteration, that is on every entry's slot. */
 static void test_constant_kinds_build_the_generic_table(void **state)
 {
     (void)state;
-    static const size_t shapes[][2] = {{4, 8}, {8, 8}, {8, 16}, {16, 8}};
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-        size_t ks = shapes[s][0];
-        hm_config c = {.key_size = ks, .value_size = shapes[s][1], .seed = test_seed};
+    for (size_t s = 0; s < sizeof kind_shapes / sizeof kind_shapes[0]; s++) {
+        size_t ks = kind_shapes[s][0];
+        const size_t vs = kind_shapes[s][1];
+        hm_config c = {.key_size = ks, .value_size = vs, .seed = test_seed};
         hm_t *fast = new_map(&c);
         c.equal = equal_bytes;
         c.udata = &ks;
@@ -1845,7 +1845,7 @@ static void test_constant_kinds_build_the_generic_table(void **state)
                 const unsigned char *a = hm_get(fast, key), *b = hm_get(generic, key);
                 assert_true((a == NULL) == (b == NULL));
                 if (a)
-                    assert_memory_equal(a, b, shapes[s][1]);
+                    assert_memory_equal(a, b, vs);
             }
             }
             assert_int_equal(hm_len(fast), hm_len(generic));
@@ -1859,7 +1859,7 @@ static void test_constant_kinds_build_the_generic_table(void **state)
                 assert_int_equal(a.max_probe, b.max_probe);
                 assert_int_equal(a.max_miss_probe, b.max_miss_probe);
                 assert_true(a.mean_miss_probe == b.mean_miss_probe);
-                assert_true(same_layout(fast, generic, ks, shapes[s][1]));
+                assert_true(same_layout(fast, generic, ks, vs));
             }
         }
         hm_free(fast);
