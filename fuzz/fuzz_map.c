@@ -20,7 +20,8 @@
  *            (bit 6), a custom equal function (bit 7)
  *   byte 2   initial capacity: 0 below 128, else (byte - 128) * 4, and at 255
  *            a table of 2^20 buckets, where hm_get counts the thread's
- *            misses in a row (miss_run in hashmap.c; fuzz/corpus-large/)
+ *            misses in a row (miss_run in hashmap.c; fuzz/corpus-large/),
+ *            for the first MAX_LARGE_MAPS maps of the input
  *   byte 3   first byte of the seed; also, as byte % 3, the most a map of 4-,
  *            8- or 16-byte keys under the default hash may use to hash 8
  *            keys at once (scalar, AVX2, AVX-512F: hm__sip_x8_max_level),
@@ -61,6 +62,11 @@ enum {
      * row. check_all leaves out hm_get_stats there: it walks every bucket, and
      * under the fuzzer's instrumentation an input took 4 s with it. */
     LARGE_TABLE = 1 << 20,
+    /* How many maps of capacity byte 255's size one input may make: each is
+     * some 34 MiB of fresh memory that the fuzz allocator fills. Later
+     * recreations make the map without the initial capacity. An input that
+     * recreated its map 107 times ran 15 s, past the fuzzer's timeout. */
+    MAX_LARGE_MAPS = 4,
 };
 
 static const size_t key_sizes[8] = {1, 2, 3, 4, 8, 12, 16, 24};
@@ -202,6 +208,9 @@ typedef struct run {
 
     size_t retain_mod, retain_rem, retain_bad; /* hm_retain's predicate and its complaints */
     unsigned char seen[MAX_UNIVERSE];           /* ids an iteration has returned */
+
+    bool large;        /* capacity byte 255 */
+    size_t large_maps; /* maps made with its capacity */
 
     size_t op;
     const char *what;
@@ -908,6 +917,8 @@ static void op_hash(run *r, size_t id)
 
 static hm_t *new_map(run *r)
 {
+    if (r->large && r->large_maps++ == MAX_LARGE_MAPS)
+        r->cfg.capacity = 0; /* see MAX_LARGE_MAPS */
     r->resizes = 0;
     r->reserved_left = 0;
     return hm_new(&r->cfg);
@@ -958,7 +969,8 @@ static void configure(run *r, reader *in)
     hm_config c = {.key_size = r->ks, .value_size = r->vs, .max_load = max_loads[b1 & 7],
                    .seed = r->seed, .udata = r, .allocator = &r->fa.a, .on_resize = on_resize};
     c.capacity = b2 < 128 ? 0 : (size_t)(b2 - 128) * 4;
-    if (b2 == 255) { /* 0.9 of the room of 2^20 buckets, at any max_load */
+    r->large = b2 == 255;
+    if (r->large) { /* 0.9 of the room of 2^20 buckets, at any max_load */
         double load = c.max_load > 0 ? c.max_load : 0.875;
         c.capacity = (size_t)((double)((size_t)1 << 20) * load * 0.9);
     }
