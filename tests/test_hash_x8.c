@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "hashmap.h"
+#include "le_bytes.h"
 #include "hashmap/siphash.h"
 #include "../src/siphash_impl.h"
 
@@ -100,7 +101,7 @@ static void build_at(int level, size_t ks, size_t vs, uint64_t *order, size_t *l
         for (uint64_t q = 0; q < 32; q++) {
             uint64_t k = (i + q) * 7919;
             memset(keys + q * ks, 0, ks);
-            memcpy(keys + q * ks, &k, ks < 8 ? ks : 8);
+            le_put(keys + q * ks, k, ks);
             uint64_t v = i + q;
             memcpy(values + q * vs, &v, 8);
         }
@@ -120,7 +121,7 @@ static void build_at(int level, size_t ks, size_t vs, uint64_t *order, size_t *l
         for (uint64_t q = 0; q < 32; q++) {
             uint64_t k = (i + q) * 7919;
             memset(keys + q * ks, 0, ks);
-            memcpy(keys + q * ks, &k, ks < 8 ? ks : 8);
+            le_put(keys + q * ks, k, ks);
         }
         assert_int_equal(hm_get_many(m, keys, 32, found), 32);
         for (uint64_t q = 0; q < 32; q++) {
@@ -132,7 +133,7 @@ static void build_at(int level, size_t ks, size_t vs, uint64_t *order, size_t *l
         }
         for (uint64_t q = 0; q < 32; q++) {
             uint64_t k = (i + q) * 7919 + 1;
-            memcpy(keys + q * ks, &k, ks < 8 ? ks : 8);
+            le_put(keys + q * ks, k, ks);
         }
         assert_int_equal(hm_get_many(m, keys, 32, found), 0);
         unsigned char gone[11 * 16];
@@ -140,7 +141,7 @@ static void build_at(int level, size_t ks, size_t vs, uint64_t *order, size_t *l
         for (uint64_t q = 0; q < 32; q += 3, ng++) {
             uint64_t k = (i + q) * 7919;
             memset(gone + ng * ks, 0, ks);
-            memcpy(gone + ng * ks, &k, ks < 8 ? ks : 8);
+            le_put(gone + ng * ks, k, ks);
         }
         size_t removed = 0;
         assert_int_equal(hm_remove_many(m, gone, ng, &removed), HM_OK);
