@@ -1,12 +1,14 @@
-# cmake -DPROGRAM=<exe> [-DARGS=<a|b>] -DEXPECTED=<file> -P check_output.cmake
+# cmake -DPROGRAM=<exe> [-DARGS=<a|b>] [-DEMULATOR=<c|d>] -DEXPECTED=<file> -P check_output.cmake
 #
-# Runs PROGRAM and passes when it exits with 0 and its standard output has
+# Runs PROGRAM (through EMULATOR, a cross build's CMAKE_CROSSCOMPILING_EMULATOR,
+# when there is one) and passes when it exits with 0 and its standard output has
 # exactly as many lines as EXPECTED, each matching EXPECTED's line of the same
 # number as a whole. The expected lines are CMake regular expressions: most are
 # plain text; numbers that depend on the platform (table sizes) are patterns.
 cmake_minimum_required(VERSION 3.21)
 string(REPLACE "|" ";" ARGS "${ARGS}")
-execute_process(COMMAND ${PROGRAM} ${ARGS}
+string(REPLACE "|" ";" EMULATOR "${EMULATOR}")
+execute_process(COMMAND ${EMULATOR} ${PROGRAM} ${ARGS}
   RESULT_VARIABLE status OUTPUT_VARIABLE output ERROR_VARIABLE errors)
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "${PROGRAM} exited with ${status}\n${output}${errors}")
