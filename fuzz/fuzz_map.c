@@ -115,7 +115,7 @@ typedef struct fuzz_alloc {
 } fuzz_alloc;
 
 /* Far more than any input can ask for; refused as an OS would refuse it. */
-#define FA_LIMIT ((size_t)1 << 32)
+#define FA_LIMIT ((size_t)1 << (SIZE_MAX > 0xFFFFFFFFu ? 32 : 30)) /* 1 GiB on 32 bits */
 
 static bool fa_fails(fuzz_alloc *f, size_t size)
 {

@@ -9,8 +9,12 @@
  * input was found, so that a missing corpus cannot pass unnoticed.
  */
 #define _POSIX_C_SOURCE 200809L
+/* 64-bit inode numbers and sizes on a 32-bit host too: without it, readdir and
+ * stat fail with EOVERFLOW there on a file system with large inode numbers. */
+#define _FILE_OFFSET_BITS 64
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,8 +76,16 @@ static long replay_dir(const char *dir)
     size_t n = 0, cap = 0;
     char **names = NULL;
     long count = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    for (;;) {
+        errno = 0; /* readdir returns NULL both at the end and on an error */
+        const struct dirent *e = readdir(d);
+        if (e == NULL) {
+            if (errno != 0) {
+                perror(dir);
+                count = -1;
+            }
+            break;
+        }
         if (e->d_name[0] == '.')
             continue;
         if (n == cap) {
@@ -99,8 +111,12 @@ static long replay_dir(const char *dir)
         qsort(names, n, sizeof *names, by_name);
     for (size_t i = 0; i < n; i++) {
         struct stat st;
-        if (count >= 0 && stat(names[i], &st) == 0 && S_ISREG(st.st_mode))
+        if (count >= 0 && stat(names[i], &st) != 0) {
+            perror(names[i]);
+            count = -1;
+        } else if (count >= 0 && S_ISREG(st.st_mode)) {
             count = replay_file(names[i]) == 0 ? count + 1 : -1;
+        }
         free(names[i]);
     }
     free(names);
