@@ -931,18 +931,18 @@ HM_INLINE bool home_group_ends(const hm_t *m, struct home_group h)
  * that every kind gets its own copy of the inline function F. The dispatch
  * for callers that are not themselves instantiated per kind.
  */
-#define BY_KIND(m, F, ...)             \
-    switch ((m)->key_kind) {           \
-    case 4:                            \
-        return F(__VA_ARGS__, 4);      \
-    case 8:                            \
-        return F(__VA_ARGS__, 8);      \
-    case 16:                           \
-        return F(__VA_ARGS__, 16);     \
-    case KIND_8_8:                     \
-        return F(__VA_ARGS__, 24);     \
-    default:                           \
-        return F(__VA_ARGS__, 0);      \
+#define BY_KIND(m, F, ...)               \
+    switch ((m)->key_kind) {             \
+    case 4:                              \
+        return F(__VA_ARGS__, 4);        \
+    case 8:                              \
+        return F(__VA_ARGS__, 8);        \
+    case 16:                             \
+        return F(__VA_ARGS__, 16);       \
+    case KIND_8_8:                       \
+        return F(__VA_ARGS__, KIND_8_8); \
+    default:                             \
+        return F(__VA_ARGS__, 0);        \
     }
 
 /* Hashes key and finds its slot (NOT_FOUND when absent); *hash_out gets the
@@ -1408,7 +1408,7 @@ static void rehash_pending(hm_t *m, size_t limit, size_t old_mask)
     else if (m->key_kind == 16)
         rehash_untagged_k(m, limit, 16);
     else if (m->key_kind == KIND_8_8)
-        rehash_untagged_k(m, limit, 24);
+        rehash_untagged_k(m, limit, KIND_8_8);
     else
         rehash_untagged_k(m, limit, 0);
     m->growth_left = m->cap - m->len;
@@ -1791,7 +1791,7 @@ HM_INLINE int insert_hashed_k(hm_t *m, const void *key, const void *value, uint6
     const size_t value_size = value_size_of(m, kind);
     unsigned char *v;
     if (i != NOT_FOUND) {
-        v = slot_at_k(m, i, kind) + value_offset_of(m, kind);
+        v = value_of_k(m, slot_at_k(m, i, kind), kind);
         if (!plain && m->value_drop)
             m->value_drop(v, m->udata);
     } else {
@@ -1800,7 +1800,7 @@ HM_INLINE int insert_hashed_k(hm_t *m, const void *key, const void *value, uint6
             if (rc < 0)
                 return rc;
         }
-        v = occupy(m, ins, hash, key, kind) + value_offset_of(m, kind);
+        v = value_of_k(m, occupy(m, ins, hash, key, kind), kind);
     }
     if (value_size && value) { /* hm_insert checked; said again for the analyser */
         if (plain)
@@ -1873,7 +1873,7 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, uint64_t has
         unsigned char *slot = slot_at_k(m, (h.pos + bitmask_lowest(h.candidates)) & m->mask, kind);
         if (!key_equal_k(m, key, slot, kind))
             return insert_on(m, key, value, hash);
-        copy_inline(slot + value_offset_of(m, kind), value, value_size_of(m, kind));
+        copy_inline(value_of_k(m, slot, kind), value, value_size_of(m, kind));
         return HM_REPLACED;
     }
     const bitmask room = group_match_empty_or_deleted(h.ctrl);
@@ -1881,7 +1881,7 @@ HM_INLINE int insert_k(hm_t *m, const void *key, const void *value, uint64_t has
         return insert_on(m, key, value, hash);
     unsigned char *slot = occupy_at(m, (h.pos + bitmask_lowest(room)) & m->mask, hash,
                                     (uint8_t)h.word, key, kind, true);
-    copy_inline(slot + value_offset_of(m, kind), value, value_size_of(m, kind));
+    copy_inline(value_of_k(m, slot, kind), value, value_size_of(m, kind));
     return HM_OK;
 }
 

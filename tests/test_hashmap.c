@@ -26,7 +26,6 @@
 #include <cmocka.h>
 
 #include "hashmap.h"
-#include "le_bytes.h"
 #include "../src/h2_words.h" /* internal: the table from which lookups take h2 */
 
 static const uint8_t test_seed[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
@@ -1830,7 +1829,7 @@ static void test_constant_kinds_build_the_generic_table(void **state)
         for (uint64_t op = 0; op < 60000; op++) {
             uint64_t r = rng_next(&rng), k = r % 4000;
             unsigned char key[16] = {0}, v[16] = {0}; /* v: op, then k's complement */
-            le_put(key, k, ks);
+            sized_key(key, ks, k);
             memcpy(v, &op, 8);
             memset(v + 8, (int)~k & 0xFF, 8);
             switch ((r >> 32) % 4) {
