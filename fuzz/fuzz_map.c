@@ -534,6 +534,76 @@ static void op_insert(run *r, reader *in, size_t id)
     memcpy(r->vals[id], val, r->vs);
 }
 
+/* The stored key of a present id, as an iteration hands it out. */
+static const void *stored_key(run *r, const unsigned char *key)
+{
+    size_t cursor = 0;
+    const void *k;
+    void *v;
+    while (hm_iter_next(r->m, &cursor, &k, &v))
+        if (memcmp(k, key, r->ks) == 0)
+            return k;
+    return NULL;
+}
+
+/* hm_insert given pointers the map handed out: the value hm_get returns for a
+ * present id `from` (id itself at times), and with bit 0 of `how` the stored
+ * key of id when it is present. A call that grows the table must copy them
+ * first; the entry's own key or value is kept, not dropped. With bit 1,
+ * hm_insert_many, which refuses them with nothing changed (but a set's value
+ * pointer, which points at no bytes). */
+static void op_insert_from_map(run *r, reader *in, size_t id)
+{
+    const size_t from = rd16(in) % r->n;
+    const unsigned how = rd8(in);
+    unsigned char key[MAX_KEY], from_key[MAX_KEY], want[MAX_VALUE];
+    make_key(r, id, key);
+    make_key(r, from, from_key);
+    const void *vp = hm_get(r->m, from_key);
+    CHECK(r, (vp != NULL) == (r->present[from] != 0));
+    if (vp == NULL)
+        return;
+    const bool own_key = (how & 1) && r->present[id];
+    const void *kp = own_key ? stored_key(r, key) : key;
+    CHECK(r, kp != NULL);
+    memcpy(want, r->vals[from], r->vs);
+    size_t added = 99;
+    if ((how & 2) && (own_key || r->vs > 0)) { /* a set's values are no bytes at all */
+        size_t calls = r->fa.calls;
+        CHECK(r, hm_insert_many(r->m, kp, vp, 1, &added) == HM_EINVAL);
+        CHECK(r, added == 0 && r->fa.calls == calls);
+        return; /* check_all finds the map as the model has it */
+    }
+    guard g;
+    guard_begin(r, &g);
+    int rc = (how & 2) ? hm_insert_many(r->m, kp, vp, 1, &added) : hm_insert(r->m, kp, vp);
+    if (guard_end(r, &g, rc)) {
+        /* hm_insert_many makes room for its key, present or not */
+        CHECK(r, (how & 2) ? added == 0 : !r->present[id]);
+        return;
+    }
+    if (how & 2)
+        CHECK(r, rc == HM_OK && added == !r->present[id]);
+    else
+        CHECK(r, rc == (r->present[id] ? HM_REPLACED : HM_OK));
+    if (r->present[id]) {
+        if (!(how & 2))
+            CHECK(r, r->fa.calls == g.calls);
+        if (from != id)
+            expect_value_drop(r, id);
+        if (!own_key)
+            expect_key_drop(r, id);
+    } else {
+        if (r->reserved_left > 0) {
+            CHECK(r, r->fa.calls == g.calls);
+            r->reserved_left--;
+        }
+        r->present[id] = 1;
+        r->len++;
+    }
+    memcpy(r->vals[id], want, r->vs);
+}
+
 /* hm_insert_many of 0 to MAX_BATCH keys, repeats allowed: the same as that
  * many hm_insert calls in order, with at most one allocation, and nothing
  * changed when that allocation fails. */
@@ -1029,7 +1099,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             op_remove(r, id, code >> 6);
             break;
         case 9:
-            r->what = "hm_get";
+            r->what = (code & 0x80) ? "hm_insert from the map" : "hm_get";
+            if (code & 0x80)
+                op_insert_from_map(r, &in, id);
             full = true; /* check_all looks every key up */
             break;
         case 10:

@@ -16,13 +16,15 @@ import sys
 
 # Opcodes: fuzz_map.c takes the opcode modulo 20; the high bits select a
 # variant (remove's out-parameters, clear versus retain, recreate versus hash,
-# insert versus insert_many, get_many versus remove_many).
+# insert versus insert_many, get_many versus remove_many, get versus an insert
+# given pointers from the map).
 INSERT, ENTRY, REMOVE, GET, CONTAINS, RESERVE, RESIZE, RETAIN = 0, 4, 6, 9, 10, 11, 12, 13
 ITERATE, GET_MANY, ARM, BAD_ARGS, HASH, FIT = 14, 15, 16, 17, 18, 19
 CLEAR = 13 + 20 * 7       # 153: bit 7 set
 RECREATE = 18 + 20 * 6    # 138: bit 7 set
 INSERT_MANY = 3 + 20 * 7  # 143: bit 7 set
 REMOVE_MANY = 15 + 20 * 7  # 155: bit 7 set
+INSERT_FROM_MAP = 9 + 20 * 7  # 149: bit 7 set
 REMOVE_MODE = [6, 66, 146, 206]  # code >> 6 = 0..3: neither, key_out, value_out, both
 
 KEY_SIZES = [1, 2, 3, 4, 8, 12, 16, 24]
@@ -112,19 +114,33 @@ def mixed_op(w, rng, many=False, removals=False):
         w.op(GET)
 
 
-def build(rng, many=False, removals=False):
+def insert_from_map(w, rng, key_id, from_id):
+    """key_id given from_id's value as hm_get returns it; `how` picks the stored
+    key (bit 0) and hm_insert_many, which refuses them (bit 1)."""
+    w.op(INSERT_FROM_MAP, key_id, struct.pack("<H", from_id) + bytes([rng.randrange(4)]))
+
+
+def build(rng, many=False, removals=False, from_map=False):
     hash_mode = rng.randrange(4)
     w = Writer(ks_i=rng.randrange(8), vs_i=rng.randrange(8), hash_mode=hash_mode,
                load_i=rng.randrange(8), univ_i=rng.randrange(1, 7 if hash_mode != 2 else 6),
                drops=rng.randrange(2), equal=rng.randrange(2),
                cap_byte=rng.choice([0, 0, 129, 140, 200]), seed=rng.randrange(256))
     fill = rng.randrange(w.n // 2, w.n + 1)
+    filled = []
     for k in rng.sample(range(w.n), fill):
         if rng.randrange(16) == 0:
             w.op(ARM, 0, bytes([rng.randrange(12)]))
-        w.insert(rng, k)
+        if from_map and filled and rng.randrange(4) == 0:
+            insert_from_map(w, rng, k, rng.choice(filled))
+        else:
+            w.insert(rng, k)
+        filled.append(k)
     for _ in range(rng.randrange(40, 160)):
-        mixed_op(w, rng, many, removals)
+        if from_map and rng.randrange(8) == 0:
+            insert_from_map(w, rng, rng.randrange(w.n), rng.randrange(w.n))
+        else:
+            mixed_op(w, rng, many, removals)
     for k in rng.sample(range(w.n), w.n // 2):
         w.op(REMOVE_MODE[rng.randrange(4)], k)
     w.op(ITERATE, 0, bytes([rng.randrange(256), rng.randrange(256)]))
@@ -169,6 +185,12 @@ def main():
     for i in range(48, 56):
         with open(os.path.join(out_dir, "seed-%02d" % i), "wb") as f:
             f.write(build(rng, many=True, removals=True))
+    # keys and values the map handed out, passed back in while it grows, from a
+    # fourth
+    rng = random.Random(0x5EED + 4)
+    for i in range(56, 64):
+        with open(os.path.join(out_dir, "seed-%02d" % i), "wb") as f:
+            f.write(build(rng, many=True, removals=True, from_map=True))
     # the degenerate inputs: nothing at all, and a header with no operation
     with open(os.path.join(out_dir, "empty"), "wb"):
         pass

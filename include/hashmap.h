@@ -25,7 +25,11 @@
  * that changes the map (insert, insert_many, entry, remove, remove_many,
  * retain, clear, reserve, resize, free). During an iteration the entry just
  * returned may be removed; any insertion ends the iteration's guarantees
- * (entries may then be missed or seen twice).
+ * (entries may then be missed or seen twice). Such a pointer may be passed to
+ * that next call as a key or value of hm_insert() or hm_entry(), which copy a
+ * key or value that lies in the table before they grow it; hm_insert() given
+ * an entry's own stored key or value keeps it (it drops neither).
+ * hm_insert_many() refuses arrays that lie in the table.
  *
  * Callbacks. The hash, equality and drop functions, `on_resize` and
  * hm_retain()'s `keep` run inside the call that uses them, while the map may
@@ -64,7 +68,8 @@ typedef struct hm hm_t;
 /** @brief Return codes: zero or positive for success, negative for an error. */
 enum {
     HM_OK = 0,       /**< success; for hm_insert(), the key was new */
-    HM_REPLACED = 1, /**< hm_insert() found the key and replaced its value */
+    HM_REPLACED = 1, /**< hm_insert() found the key and replaced its value; hm_entry()
+                          found it and left its value untouched */
     HM_ENOMEM = -1,  /**< an allocation failed; the map is exactly as before */
     HM_EINVAL = -2,  /**< a bad argument; the map is exactly as before */
     HM_ERANGE = -3   /**< a requested size that overflows */
@@ -106,7 +111,10 @@ typedef struct hm_config {
     size_t key_size;   /**< bytes per key, > 0 */
     size_t value_size; /**< bytes per value; 0 makes a set */
     size_t capacity;   /**< entries to hold before the first growth; 0: none yet */
-    double max_load;   /**< 0: the default (0.875); else in (0, 1) */
+    double max_load;   /**< 0: the default (0.875); else in (0, 1), and not so small
+                            that no table that can be sized holds one entry (on
+                            64-bit targets, under a few times 1e-18 by the slot's
+                            size), which hm_new() refuses with EINVAL */
     hm_hash_fn hash;   /**< NULL: SipHash-1-3 over the key bytes under the map's key;
                             a custom hash makes the map keep a tag byte per slot (where
                             the entry's home slot is, and up to 3 more hash bits), so
@@ -116,7 +124,9 @@ typedef struct hm_config {
     hm_drop_fn value_drop; /**< optional: as key_drop, for values; never for a set */
     void *udata;           /**< handed to every callback */
     const hm_allocator *allocator; /**< NULL: malloc, realloc, free; copied by hm_new() */
-    const uint8_t *seed; /**< NULL: 16 random bytes from the OS; else 16 bytes, copied */
+    const uint8_t *seed; /**< NULL: 16 random bytes from the OS (getrandom; where that
+                              fails, a weaker mix of the time, an address and the
+                              process id: docs/security.md); else 16 bytes, copied */
     void (*on_resize)(const hm_resize_info *info, void *udata); /**< optional */
 } hm_config;
 
@@ -156,8 +166,9 @@ HM_API void hm_free(hm_t *map);
  * @p value may be NULL only for a set.
  * @return HM_OK for a new key; HM_REPLACED when the key was there (its old
  * value is dropped and replaced, the stored key kept and the caller's key
- * dropped); HM_ENOMEM, HM_ERANGE or HM_EINVAL with nothing changed and
- * nothing dropped.
+ * dropped; @p value that is the stored value, or @p key that is the stored
+ * key, is kept instead); HM_ENOMEM, HM_ERANGE or HM_EINVAL with nothing
+ * changed and nothing dropped.
  */
 HM_API int hm_insert(hm_t *map, const void *key, const void *value);
 
@@ -168,8 +179,11 @@ HM_API int hm_insert(hm_t *map, const void *key, const void *value);
  *
  * The call first makes room for n new keys, as hm_reserve(map, n) does, so that
  * it either inserts every key or fails with nothing changed; keys that were
- * already present still count in that room. On large tables it is faster per
- * key than hm_insert(): it hashes ahead and prefetches, as hm_get_many() does.
+ * already present still count in that room. @p keys and @p values must not
+ * lie in the map's own table (pointers it handed out: see hm_new(),
+ * "Invalidation"), which that growth could move: such a call fails with
+ * HM_EINVAL. On large tables it is faster per key than hm_insert(): it hashes
+ * ahead and prefetches, as hm_get_many() does.
  * @p values may be NULL only for a set; @p keys and @p values may be NULL when
  * @p n is 0. @p added, when not NULL, receives how many keys were new (0 on
  * failure).
@@ -231,7 +245,9 @@ HM_API int hm_resize(hm_t *map, size_t capacity);
 
 /**
  * @brief Makes room for hm_len() + @p additional entries: after HM_OK the next
- * @p additional inserts of new keys allocate nothing and cannot fail.
+ * @p additional inserts of new keys by hm_insert() or hm_entry() allocate
+ * nothing and cannot fail. hm_insert_many() asks for room for all of its keys,
+ * present ones too.
  * @return HM_OK, or HM_ENOMEM / HM_ERANGE / HM_EINVAL with the map unchanged.
  */
 HM_API int hm_reserve(hm_t *map, size_t additional);

@@ -288,8 +288,14 @@ struct hm {
     bool plain_insert; /* no drop callbacks, values copy_inline copies: see insert_k */
     bool huge_advised; /* the table's mapping has the advice for huge pages (table_grow) */
     uint8_t sip_pair_level; /* the register pair hm__sip_pair_level() gave, or 0 */
-    unsigned char scratch[]; /* one slot, for swaps during a rehash in place */
+    /* Two slots: the first for swaps during a rehash in place, the second to
+     * hold a key and value that lay in the table while it grows (grow_for_new_key). */
+    unsigned char scratch[];
 };
+
+/* Bytes of the map's own block: the struct and its two scratch slots (hm_new
+ * checked that they can be sized). */
+static size_t map_bytes(size_t slot_size) { return sizeof(struct hm) + 2 * slot_size; }
 
 /* ---- the default allocator ---------------------------------------------- */
 
@@ -1604,19 +1610,20 @@ hm_t *hm_new(const hm_config *c)
 
     size_t key_align = natural_align(c->key_size), value_align = natural_align(c->value_size);
     size_t slot_align = key_align > value_align ? key_align : value_align;
-    size_t value_offset, slot_end, slot_size, struct_size;
+    size_t value_offset, slot_end, slot_size, scratch_size, struct_size;
     if (!round_up_ok(c->key_size, value_align, &value_offset) ||
         !add_ok(value_offset, c->value_size, &slot_end) ||
-        !round_up_ok(slot_end, slot_align, &slot_size) ||
-        !add_ok(sizeof(struct hm), slot_size, &struct_size) || slot_size > PTRDIFF_MAX)
+        !round_up_ok(slot_end, slot_align, &slot_size) || !mul_ok(slot_size, 2, &scratch_size) ||
+        !add_ok(sizeof(struct hm), scratch_size, &struct_size) || slot_size > PTRDIFF_MAX)
         return fail_new(EINVAL);
 
     /* Every size is checked before anything is allocated: a configuration
-     * whose smallest table, or the table for config.capacity, cannot be sized
-     * is EINVAL, never ENOMEM. */
+     * whose smallest table, the smallest that holds one entry (which a tiny
+     * max_load can put past every size), or the table for config.capacity
+     * cannot be sized is EINVAL, never ENOMEM. */
     struct hm layout = {.slot_size = slot_size, .max_load = max_load, .keep_tags = c->hash != NULL};
-    size_t buckets = 0, bytes;
-    if (!table_bytes(&layout, GROUP_WIDTH, &bytes) ||
+    size_t buckets = 0, one, bytes;
+    if (!table_bytes(&layout, GROUP_WIDTH, &bytes) || buckets_for(&layout, 1, &one) < 0 ||
         (c->capacity && buckets_for(&layout, c->capacity, &buckets) < 0))
         return fail_new(EINVAL);
 
@@ -1694,7 +1701,7 @@ void hm_free(hm_t *m)
         return;
     drop_all(m);
     release_table(m);
-    m->alloc.free(m, sizeof(struct hm) + m->slot_size, m->alloc.ctx);
+    m->alloc.free(m, map_bytes(m->slot_size), m->alloc.ctx);
 }
 
 /* ---- changes ------------------------------------------------------------ */
@@ -1728,20 +1735,50 @@ static inline unsigned char *occupy(hm_t *m, size_t i, uint64_t hash, const void
     return occupy_at(m, i, hash, h2_for(m, hash, kind), key, kind, false);
 }
 
-/* The slot for a new key, given where lookup() would put it (*slot), growing
- * first when the table has no room: the one path by which hm_insert and
- * hm_entry add keys. */
-static inline int slot_for_new_key(hm_t *m, uint64_t hash, size_t *slot)
+/* Whether the n bytes at p overlap the table's block: a key or value that a
+ * caller took from the map (hm_get's value, an iterator's key) and passed back
+ * in. Compared as integers, since p may belong to another object. */
+static bool in_table(const hm_t *m, const void *p, size_t n)
 {
-    size_t i = *slot;
-    if (m->growth_left == 0) {
-        int rc = reserve_rehash(m, 1);
-        if (rc < 0)
-            return rc;
-        i = find_insert_slot(m->ctrl, m->mask, hash, false);
+    if (!m->buckets || !p || !n)
+        return false;
+    /* the overflow bytes end the block (table_bytes) */
+    uintptr_t a = (uintptr_t)p, start = (uintptr_t)m->slots,
+              end = (uintptr_t)(m->overflow + overflow_bytes(m->buckets));
+    return a >= start ? a < end : start - a < n;
+}
+
+/* A new key's slot, and the key and value to copy into it. */
+struct new_slot {
+    int rc;
+    size_t slot;
+    const void *key, *value;
+};
+
+/*
+ * The slot for a new key when the table has no room: grows it (or rehashes it
+ * in place), the one path by which hm_insert and hm_entry grow. A key or value
+ * (NULL for none) that lies in the table would move or be overwritten under
+ * the rehash, so it is first copied into the map's second scratch slot, and
+ * the copy is what the caller then inserts. Out of line: one insertion in
+ * many comes here.
+ */
+static HM_NOINLINE struct new_slot grow_for_new_key(hm_t *m, uint64_t hash, const void *key,
+                                                    const void *value)
+{
+    unsigned char *held = m->scratch + m->slot_size;
+    if (in_table(m, key, m->key_size)) {
+        memcpy(held, key, m->key_size);
+        key = held;
     }
-    *slot = i;
-    return HM_OK;
+    if (value && in_table(m, value, m->value_size)) {
+        memcpy(held + m->value_offset, value, m->value_size);
+        value = held + m->value_offset;
+    }
+    struct new_slot s = {reserve_rehash(m, 1), 0, key, value};
+    if (s.rc == HM_OK)
+        s.slot = find_insert_slot(m->ctrl, m->mask, hash, false);
+    return s;
 }
 
 /*
@@ -1792,13 +1829,17 @@ HM_INLINE int insert_hashed_k(hm_t *m, const void *key, const void *value, uint6
     unsigned char *v;
     if (i != NOT_FOUND) {
         v = value_of_k(m, slot_at_k(m, i, kind), kind);
-        if (!plain && m->value_drop)
+        /* A caller may hand back the entry's own value (hm_get's): it stays. */
+        if (!plain && m->value_drop && value != v)
             m->value_drop(v, m->udata);
     } else {
-        if (!plain) {
-            int rc = slot_for_new_key(m, hash, &ins);
-            if (rc < 0)
-                return rc;
+        if (!plain && m->growth_left == 0) {
+            struct new_slot s = grow_for_new_key(m, hash, key, value);
+            if (s.rc < 0)
+                return s.rc;
+            ins = s.slot;
+            key = s.key;
+            value = s.value;
         }
         v = value_of_k(m, occupy(m, ins, hash, key, kind), kind);
     }
@@ -1810,7 +1851,9 @@ HM_INLINE int insert_hashed_k(hm_t *m, const void *key, const void *value, uint6
     }
     if (i == NOT_FOUND)
         return HM_OK;
-    if (!plain && m->key_drop)
+    /* The caller's key is dropped, unless it is the stored key itself (an
+     * iterator's), which the map keeps. */
+    if (!plain && m->key_drop && key != slot_at_k(m, i, kind))
         m->key_drop((void *)key, m->udata);
     return HM_REPLACED;
 }
@@ -2602,6 +2645,14 @@ int hm_insert_many(hm_t *m, const void *keys, const void *values, size_t n, size
         *added = 0;
     if (!m || (n && (!keys || (!values && m->value_size))))
         return HM_EINVAL;
+    /* Arrays in the table itself (pointers the map handed out) would move
+     * under the growth below, and a stored key among them could no longer be
+     * told from a caller's copy: refused, as the header says. (Sizes that
+     * overflow are no arrays in the table; hm_reserve refuses them.) */
+    size_t kb, vb;
+    if (mul_ok(n, m->key_size, &kb) && mul_ok(n, m->value_size, &vb) &&
+        (in_table(m, keys, kb) || in_table(m, values, vb)))
+        return HM_EINVAL;
     /* Room for every key first, so that nothing below can fail: the call
      * inserts all n keys or changes nothing. */
     int rc = hm_reserve(m, n);
@@ -2621,10 +2672,16 @@ void *hm_entry(hm_t *m, const void *key, int *status)
         uint64_t hash;
         size_t ins = 0;
         size_t i = lookup(m, key, &hash, &ins);
+        st = i != NOT_FOUND ? HM_REPLACED : HM_OK;
+        if (i == NOT_FOUND && m->growth_left == 0) {
+            struct new_slot s = grow_for_new_key(m, hash, key, NULL);
+            st = s.rc;
+            ins = s.slot;
+            key = s.key;
+        }
         if (i != NOT_FOUND) {
-            st = HM_REPLACED;
             result = value_of(m, slot_at(m, i));
-        } else if ((st = slot_for_new_key(m, hash, &ins)) == HM_OK) {
+        } else if (st == HM_OK) {
             unsigned char *slot = occupy(m, ins, hash, key, 0);
             memset(slot + m->value_offset, 0, m->value_size);
             result = value_of(m, slot);
@@ -3001,7 +3058,7 @@ const char *hm_strerror(int status)
     case HM_OK:
         return "success";
     case HM_REPLACED:
-        return "success: an existing key's value was replaced";
+        return "success: the key was already present (hm_insert replaced its value)";
     case HM_ENOMEM:
         return "out of memory: the map is unchanged";
     case HM_EINVAL:
@@ -3061,7 +3118,7 @@ void hm_get_stats(const hm_t *m, hm_stats *out)
         table_bytes(m, m->buckets, &table);
     out->len = m->len;
     out->buckets = m->buckets;
-    out->bytes = sizeof(struct hm) + m->slot_size + table;
+    out->bytes = map_bytes(m->slot_size) + table;
     out->resizes = m->resizes;
     out->tombstones = tombstones_of(m);
     for (size_t i = 0; i < m->buckets; i++) {

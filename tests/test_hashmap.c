@@ -449,7 +449,17 @@ static void test_hm_new_enomem(void **state)
 static void test_hm_new_extreme_max_load(void **state)
 {
     (void)state;
-    const double tiny[] = {DBL_TRUE_MIN, DBL_MIN, 1e-300, 1e-12};
+    /* So small that no table a size_t can count holds one entry: refused. */
+    const double useless[] = {DBL_TRUE_MIN, DBL_MIN, 1e-300, 1e-19};
+    for (size_t i = 0; i < sizeof useless / sizeof useless[0]; i++) {
+        hm_config c = u64_config(NULL, NULL);
+        c.max_load = useless[i];
+        errno = 0;
+        assert_null(hm_new(&c));
+        assert_int_equal(errno, EINVAL);
+    }
+    /* A table for one entry can be sized, but perhaps not allocated. */
+    const double tiny[] = {1e-12, 1e-15};
     for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++) {
         for (size_t capacity = 0; capacity < 2; capacity++) {
             test_alloc ta;
@@ -1040,6 +1050,132 @@ static void test_custom_hash_keys_no_pointers(void **state)
             assert_value(m, bases[b] + k * 4099, k);
         hm_free(m);
     }
+}
+
+/*
+ * Pointers the map handed out, passed back into the call that grows it: a
+ * value from hm_get() as the value, or as the key, of hm_insert() and
+ * hm_entry(). The growth moves and rehashes the table under them, so the call
+ * must insert what they held before it; hm_insert_many(), which would grow
+ * before its first key, refuses them with nothing changed. Each round fills
+ * the table to its capacity and then makes one such call, from 16 buckets to a table of
+ * 2 MiB and more (a mapping of its own with the default allocator): u64 keys
+ * and values, with the default allocator, with the test allocator (every
+ * growth a realloc), and with a custom hash (the generic code, with tags).
+ * The filling keys' values are the keys plus ARG_OFFSET, which no filling key
+ * reaches; the keys these calls add are ARG_OFFSET and more.
+ */
+#define ARG_OFFSET (UINT64_C(1) << 40)
+
+static void grow_with_arguments_from_the_map(hm_t *m)
+{
+    uint64_t next = 0;
+    for (unsigned round = 0; hm_buckets(m) < ((size_t)1 << 17); round++) {
+        do {
+            assert_int_equal(put(m, next, next + ARG_OFFSET), HM_OK);
+            next++;
+        } while (hm_len(m) < hm_capacity(m));
+        const size_t buckets = hm_buckets(m), len = hm_len(m);
+        const uint64_t a = next / 2, b = next / 3; /* present keys, a new one each round */
+        const uint64_t *va = get(m, a), *vb = get(m, b);
+        assert_non_null(va);
+        assert_non_null(vb);
+        size_t added = 99;
+        int status = HM_EINVAL;
+        /* refused, whatever the round */
+        assert_int_equal(hm_insert_many(m, va, vb, 1, &added), HM_EINVAL);
+        assert_int_equal(hm_insert_many(m, &next, vb, 1, &added), HM_EINVAL);
+        assert_int_equal(added, 0);
+        assert_int_equal(hm_buckets(m), buckets);
+        switch (round % 3) {
+        case 0: { /* b's value as a new key's value */
+            const uint64_t k = b + 2 * ARG_OFFSET;
+            assert_int_equal(hm_insert(m, &k, vb), HM_OK);
+            assert_value(m, k, b + ARG_OFFSET);
+            break;
+        }
+        case 1: /* a's value as a new key, with b's value */
+            assert_int_equal(hm_insert(m, va, vb), HM_OK);
+            assert_value(m, a + ARG_OFFSET, b + ARG_OFFSET);
+            break;
+        default: /* a's value as hm_entry's new key */
+            assert_non_null(hm_entry(m, va, &status));
+            assert_int_equal(status, HM_OK);
+            assert_value(m, a + ARG_OFFSET, 0);
+        }
+        assert_true(hm_buckets(m) > buckets);
+        assert_int_equal(hm_len(m), len + 1);
+    }
+    for (uint64_t k = 0; k < next; k++)
+        assert_value(m, k, k + ARG_OFFSET);
+}
+
+static void test_arguments_from_the_map_survive_growth(void **state)
+{
+    (void)state;
+    hm_config c = u64_config(NULL, NULL);
+    hm_t *m = new_map(&c);
+    grow_with_arguments_from_the_map(m);
+    hm_free(m);
+
+    test_alloc ta;
+    ta_init(&ta);
+    c = u64_config(NULL, &ta);
+    m = new_map(&c);
+    grow_with_arguments_from_the_map(m);
+    hm_free(m);
+    ta_check_released(&ta);
+
+    c = u64_config(NULL, NULL);
+    c.hash = hash_key_bytes;
+    m = new_map(&c);
+    grow_with_arguments_from_the_map(m);
+    hm_free(m);
+}
+
+/* hm_insert() given an entry's own value (hm_get's) or its own stored key (an
+ * iterator's) keeps it: the map drops neither, then or later, more than once. */
+static void test_hm_insert_own_key_or_value_keeps_it(void **state)
+{
+    (void)state;
+    cb_log *log = log_new();
+    hm_config c = u64_config(log, NULL);
+    hm_t *m = new_map(&c);
+    uint64_t k = 5, v = 105, v2 = 205;
+    assert_int_equal(hm_insert(m, &k, &v), HM_OK);
+
+    /* its own value: the value stays, the caller's key is dropped */
+    assert_int_equal(hm_insert(m, &k, get(m, 5)), HM_REPLACED);
+    assert_int_equal(log->value_drop_calls, 0);
+    assert_int_equal(log->key_drop_calls, 1);
+    assert_ptr_equal(log->last_key_ptr, &k);
+    assert_value(m, 5, 105);
+
+    /* its own key: the key stays, the old value is dropped */
+    size_t cursor = 0;
+    const void *key;
+    void *value;
+    assert_true(hm_iter_next(m, &cursor, &key, &value));
+    assert_int_equal(hm_insert(m, key, &v2), HM_REPLACED);
+    assert_int_equal(log->key_drop_calls, 1);
+    assert_int_equal(log->value_drops[105], 1);
+    assert_value(m, 5, 205);
+
+    /* both: nothing changes and nothing is dropped */
+    cursor = 0;
+    assert_true(hm_iter_next(m, &cursor, &key, &value));
+    assert_int_equal(hm_insert(m, key, value), HM_REPLACED);
+    assert_int_equal(hm_insert_many(m, key, value, 1, NULL), HM_EINVAL);
+    assert_int_equal(log->key_drop_calls, 1);
+    assert_int_equal(log->value_drop_calls, 1);
+    assert_value(m, 5, 205);
+
+    hm_free(m);
+    assert_int_equal(log->key_drops[5], 2); /* the caller's copy, then the stored key */
+    assert_int_equal(log->value_drops[105], 1);
+    assert_int_equal(log->value_drops[205], 1);
+    assert_int_equal(log->out_of_range, 0);
+    free(log);
 }
 
 /* hm_insert into a map with tags asks each candidate's tag (where its home
@@ -4462,6 +4598,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_insert_copies_bytes),
         cmocka_unit_test(test_hm_insert_replace_drops_old_value_and_callers_key),
         cmocka_unit_test(test_hm_insert_replace_keeps_stored_key),
+        cmocka_unit_test(test_arguments_from_the_map_survive_growth),
+        cmocka_unit_test(test_hm_insert_own_key_or_value_keeps_it),
         cmocka_unit_test(test_hm_insert_grows_by_doubling),
         cmocka_unit_test(test_hm_insert_many_args),
         cmocka_unit_test(test_hm_insert_many_matches_insert),
