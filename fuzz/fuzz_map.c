@@ -500,6 +500,18 @@ static bool guard_end(run *r, guard *g, int rc)
 
 /* ---- operations --------------------------------------------------------- */
 
+/* The model's side of one new key inserted by a call that guard g watched:
+ * while hm_reserve's room lasts, the call allocated nothing. */
+static void model_add(run *r, const guard *g, size_t id)
+{
+    if (r->reserved_left > 0) {
+        CHECK(r, r->fa.calls == g->calls);
+        r->reserved_left--;
+    }
+    r->present[id] = 1;
+    r->len++;
+}
+
 static void op_insert(run *r, reader *in, size_t id)
 {
     unsigned char key[MAX_KEY], val[MAX_VALUE];
@@ -524,12 +536,7 @@ static void op_insert(run *r, reader *in, size_t id)
             CHECK(r, r->last_key_ptr == key); /* the caller's key, not the stored one */
     } else {
         CHECK(r, rc == HM_OK);
-        if (r->reserved_left > 0) {
-            CHECK(r, r->fa.calls == g.calls);
-            r->reserved_left--;
-        }
-        r->present[id] = 1;
-        r->len++;
+        model_add(r, &g, id);
     }
     memcpy(r->vals[id], val, r->vs);
 }
@@ -594,12 +601,7 @@ static void op_insert_from_map(run *r, reader *in, size_t id)
         if (!own_key)
             expect_key_drop(r, id);
     } else {
-        if (r->reserved_left > 0) {
-            CHECK(r, r->fa.calls == g.calls);
-            r->reserved_left--;
-        }
-        r->present[id] = 1;
-        r->len++;
+        model_add(r, &g, id);
     }
     memcpy(r->vals[id], want, r->vs);
 }
