@@ -1058,10 +1058,11 @@ static void test_custom_hash_keys_no_pointers(void **state)
  * hm_entry(). The growth moves and rehashes the table under them, so the call
  * must insert what they held before it; hm_insert_many(), which would grow
  * before its first key, refuses them with nothing changed. Each round fills
- * the table to its capacity and then makes one such call, from 16 buckets to a table of
- * 2 MiB and more (a mapping of its own with the default allocator): u64 keys
- * and values, with the default allocator, with the test allocator (every
- * growth a realloc), and with a custom hash (the generic code, with tags).
+ * the table to its capacity and then makes one such call, from 16 buckets to
+ * a table of 2 MiB and more (a mapping of its own with the default
+ * allocator): u64 keys and values, with the default allocator, with the test
+ * allocator (every growth a realloc), and with a custom hash (the generic
+ * code, with tags).
  * The filling keys' values are the keys plus ARG_OFFSET, which no filling key
  * reaches; the keys these calls add are ARG_OFFSET and more.
  */
