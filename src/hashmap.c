@@ -293,9 +293,14 @@ struct hm {
     unsigned char scratch[];
 };
 
-/* Bytes of the map's own block: the struct and its two scratch slots (hm_new
+enum { SCRATCH_SLOTS = 2 }; /* struct hm's scratch[], in slots */
+
+/* Bytes of the map's own block: the struct and its scratch slots (hm_new
  * checked that they can be sized). */
-static size_t map_bytes(size_t slot_size) { return sizeof(struct hm) + 2 * slot_size; }
+static size_t map_bytes(size_t slot_size)
+{
+    return sizeof(struct hm) + SCRATCH_SLOTS * slot_size;
+}
 
 /* ---- the default allocator ---------------------------------------------- */
 
@@ -1613,7 +1618,8 @@ hm_t *hm_new(const hm_config *c)
     size_t value_offset, slot_end, slot_size, scratch_size, struct_size;
     if (!round_up_ok(c->key_size, value_align, &value_offset) ||
         !add_ok(value_offset, c->value_size, &slot_end) ||
-        !round_up_ok(slot_end, slot_align, &slot_size) || !mul_ok(slot_size, 2, &scratch_size) ||
+        !round_up_ok(slot_end, slot_align, &slot_size) ||
+        !mul_ok(slot_size, SCRATCH_SLOTS, &scratch_size) ||
         !add_ok(sizeof(struct hm), scratch_size, &struct_size) || slot_size > PTRDIFF_MAX)
         return fail_new(EINVAL);
 
