@@ -110,7 +110,17 @@ typedef struct hm_resize_info {
 typedef struct hm_config {
     size_t key_size;   /**< bytes per key, > 0 */
     size_t value_size; /**< bytes per value; 0 makes a set */
-    size_t capacity;   /**< entries to hold before the first growth; 0: none yet */
+    size_t capacity;   /**< entries to hold before the first growth; 0: none yet.
+                            The first `capacity` insertions of new keys allocate
+                            nothing, whatever is removed between them. A removal
+                            may keep its room until a rehash (see hm_capacity()),
+                            so a map that goes on removing and inserting may still
+                            grow once, to double its buckets, while it holds no
+                            more than `capacity` entries; after that growth it
+                            rehashes in place and allocates no more, as long as
+                            hm_insert() and hm_entry() are what insert. A map
+                            that never holds more than half its `capacity`
+                            never grows so. */
     double max_load;   /**< 0: the default (0.875); else in (0, 1), and not so small
                             that no table that can be sized holds one entry (on
                             64-bit targets, under a few times 1e-18 by the slot's
@@ -238,7 +248,9 @@ HM_API int hm_remove_many(hm_t *map, const void *keys, size_t n, size_t *removed
 
 /**
  * @brief Gives the table room for at least max(@p capacity, hm_len()) entries,
- * growing or shrinking it; 0 on an empty map releases the table.
+ * growing or shrinking it; 0 on an empty map releases the table. The room is
+ * what hm_config's `capacity` gives: removals from then on may hold some of
+ * it back until a rehash.
  * @return HM_OK, or HM_ENOMEM / HM_ERANGE / HM_EINVAL with the map unchanged.
  */
 HM_API int hm_resize(hm_t *map, size_t capacity);

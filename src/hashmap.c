@@ -3064,7 +3064,8 @@ const char *hm_strerror(int status)
     case HM_OK:
         return "success";
     case HM_REPLACED:
-        return "success: the key was already present (hm_insert replaced its value)";
+        return "success: the key was already present (hm_insert replaced its value, hm_entry "
+               "left it)";
     case HM_ENOMEM:
         return "out of memory: the map is unchanged";
     case HM_EINVAL:

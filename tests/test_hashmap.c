@@ -561,6 +561,84 @@ static void test_hm_new_capacity_no_growth(void **state)
     }
 }
 
+/* What `capacity` promises a map that removes as well as inserts (a cache
+ * that evicts its oldest key): its first `capacity` insertions of new keys
+ * allocate nothing, whatever is removed between them; and while it never
+ * holds more than `capacity` entries it grows at most once, to double its
+ * buckets, after which it allocates nothing more. A removal may keep its
+ * room until the next rehash (hm_capacity()), which is why the one growth
+ * can come: with 128 buckets, live sets of 57 keys and more grew once. A
+ * map with room for twice its live set never grows. */
+static void test_hm_new_capacity_under_churn(void **state)
+{
+    (void)state;
+    const size_t caps[] = {100, 1000};
+    const double loads[] = {0, 0.5, 0.99};
+    for (size_t li = 0; li < sizeof loads / sizeof loads[0]; li++) {
+        for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+            const size_t cap = caps[ci];
+            const size_t lives[] = {cap / 2, cap - cap / 10, cap};
+            for (size_t vi = 0; vi < sizeof lives / sizeof lives[0]; vi++) {
+                const size_t live = lives[vi];
+                test_alloc ta;
+                ta_init(&ta);
+                cb_log *log = log_new();
+                hm_config c = u64_config(log, &ta);
+                c.capacity = cap;
+                c.max_load = loads[li];
+                hm_t *m = new_map(&c);
+                const size_t b = hm_buckets(m);
+                /* Insert key `next`, and once `live` keys are in, remove the
+                 * oldest: the first `cap` insertions allocate nothing. */
+                uint64_t next = 0;
+                ta.fail_all = true;
+                for (; next < cap; next++) {
+                    assert_int_equal(put(m, next, next), HM_OK);
+                    if (next >= live)
+                        assert_int_equal(del(m, next - live), 1);
+                }
+                ta.fail_all = false;
+                assert_int_equal(ta.failures, 0);
+                assert_int_equal(log->resizes, 0);
+                /* The same churn for 100 times as long: at most one growth
+                 * (some came after 58,000 steps), and none after it. */
+                for (; next < 100 * cap; next++) {
+                    ta.fail_all = log->resizes > 0;
+                    assert_int_equal(put(m, next, next), HM_OK);
+                    assert_int_equal(del(m, next - live), 1);
+                }
+                ta.fail_all = false;
+                assert_int_equal(ta.failures, 0);
+                assert_true(log->resizes <= 1);
+                assert_true(hm_buckets(m) == b || hm_buckets(m) == 2 * b);
+                assert_int_equal(hm_len(m), live);
+                for (uint64_t k = next - live; k < next; k++)
+                    assert_value(m, k, k);
+                hm_free(m);
+                ta_check_released(&ta);
+                free(log);
+            }
+            /* With room for twice the live set, the same churn never grows. */
+            test_alloc ta;
+            ta_init(&ta);
+            hm_config c = u64_config(NULL, &ta);
+            c.capacity = 2 * cap;
+            c.max_load = loads[li];
+            hm_t *m = new_map(&c);
+            ta.fail_all = true;
+            for (uint64_t next = 0; next < 100 * cap; next++) {
+                assert_int_equal(put(m, next, next), HM_OK);
+                if (next >= cap)
+                    assert_int_equal(del(m, next - cap), 1);
+            }
+            ta.fail_all = false;
+            assert_int_equal(ta.failures, 0);
+            hm_free(m);
+            ta_check_released(&ta);
+        }
+    }
+}
+
 /* The allocator and the seed are copied: the caller's may change afterwards. */
 static void test_hm_new_copies_config(void **state)
 {
@@ -4590,6 +4668,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hm_new_extreme_max_load),
         cmocka_unit_test(test_hm_new_valid_max_load),
         cmocka_unit_test(test_hm_new_capacity_no_growth),
+        cmocka_unit_test(test_hm_new_capacity_under_churn),
         cmocka_unit_test(test_hm_new_copies_config),
         cmocka_unit_test(test_hm_free_null),
         cmocka_unit_test(test_hm_free_drops_every_entry),
