@@ -111,16 +111,16 @@ typedef struct hm_config {
     size_t key_size;   /**< bytes per key, > 0 */
     size_t value_size; /**< bytes per value; 0 makes a set */
     size_t capacity;   /**< entries to hold before the first growth; 0: none yet.
-                            The first `capacity` insertions of new keys allocate
-                            nothing, whatever is removed between them. A removal
-                            may keep its room until a rehash (see hm_capacity()),
-                            so a map that goes on removing and inserting may still
-                            grow once, to double its buckets, while it holds no
-                            more than `capacity` entries; after that growth it
-                            rehashes in place and allocates no more, as long as
-                            hm_insert() and hm_entry() are what insert. A map
-                            that never holds more than half its `capacity`
-                            never grows so. */
+                            Through hm_insert() and hm_entry(), the first
+                            `capacity` new keys allocate nothing, whatever is
+                            removed between them (hm_insert_many() asks for room
+                            for all of its keys, present ones too). A removal may
+                            keep its room until a rehash (see hm_capacity()), so
+                            a map that goes on removing and inserting so may
+                            still grow once, to double its buckets, while it
+                            holds no more than `capacity` entries, and then
+                            never again. A map that never holds more than half
+                            its `capacity` never grows so. */
     double max_load;   /**< 0: the default (0.875); else in (0, 1), and not so small
                             that no table that can be sized holds one entry (on
                             64-bit targets, under a few times 1e-18 by the slot's

@@ -567,8 +567,8 @@ static void test_hm_new_capacity_no_growth(void **state)
  * holds more than `capacity` entries it grows at most once, to double its
  * buckets, after which it allocates nothing more. A removal may keep its
  * room until the next rehash (hm_capacity()), which is why the one growth
- * can come: with 128 buckets, live sets of 57 keys and more grew once. A
- * map with room for twice its live set never grows. */
+ * can come: in a review's runs with 128 buckets, live sets of 57 keys and
+ * more grew once. A map with room for twice its live set never grows. */
 static void test_hm_new_capacity_under_churn(void **state)
 {
     (void)state;
@@ -601,7 +601,7 @@ static void test_hm_new_capacity_under_churn(void **state)
                 assert_int_equal(ta.failures, 0);
                 assert_int_equal(log->resizes, 0);
                 /* The same churn for 100 times as long: at most one growth
-                 * (some came after 58,000 steps), and none after it. */
+                 * (in one run it came after 58,000 steps), none after it. */
                 for (; next < 100 * cap; next++) {
                     ta.fail_all = log->resizes > 0;
                     assert_int_equal(put(m, next, next), HM_OK);
