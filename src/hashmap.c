@@ -2678,19 +2678,22 @@ void *hm_entry(hm_t *m, const void *key, int *status)
         uint64_t hash;
         size_t ins = 0;
         size_t i = lookup(m, key, &hash, &ins);
-        st = i != NOT_FOUND ? HM_REPLACED : HM_OK;
-        if (i == NOT_FOUND && m->growth_left == 0) {
-            struct new_slot s = grow_for_new_key(m, hash, key, NULL);
-            st = s.rc;
-            ins = s.slot;
-            key = s.key;
-        }
         if (i != NOT_FOUND) {
+            st = HM_REPLACED;
             result = value_of(m, slot_at(m, i));
-        } else if (st == HM_OK) {
-            unsigned char *slot = occupy(m, ins, hash, key, 0);
-            memset(slot + m->value_offset, 0, m->value_size);
-            result = value_of(m, slot);
+        } else {
+            st = HM_OK;
+            if (m->growth_left == 0) {
+                struct new_slot s = grow_for_new_key(m, hash, key, NULL);
+                st = s.rc;
+                ins = s.slot;
+                key = s.key;
+            }
+            if (st == HM_OK) {
+                unsigned char *slot = occupy(m, ins, hash, key, 0);
+                memset(slot + m->value_offset, 0, m->value_size);
+                result = value_of(m, slot);
+            }
         }
     }
     if (status)
