@@ -316,6 +316,24 @@ static void test_hm_remove_many_args(void **state)
     hm_free(empty);
 }
 
+/* hm_iter_next's order over a map of n entries: its keys in *order and its
+ * values in *vorder, arrays of n + 1 that the caller frees. */
+static void iteration_order(const hm_t *m, size_t n, const void ***order, void ***vorder)
+{
+    *order = calloc(n + 1, sizeof **order);
+    *vorder = calloc(n + 1, sizeof **vorder);
+    assert_non_null(*order);
+    assert_non_null(*vorder);
+    size_t cursor = 0, len = 0;
+    const void *k;
+    void *v;
+    while (len <= n && hm_iter_next(m, &cursor, &k, &v)) {
+        (*order)[len] = k;
+        (*vorder)[len++] = v;
+    }
+    assert_int_equal(len, n);
+}
+
 /* hm_iter_many on a map of value_size-byte values (0: a set), with every
  * batch size through 40 and each of its output arrays left out in turn,
  * returns what hm_iter_next returns, in the same order, and the two can be
@@ -328,18 +346,12 @@ static void check_iter_many(size_t value_size)
     for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
         size_t n = counts[c];
         hm_t *m = even_map(8, value_size, n);
-        const void **order = calloc(n + 1, sizeof *order);
-        void **vorder = calloc(n + 1, sizeof *vorder);
-        assert_non_null(order);
-        assert_non_null(vorder);
-        size_t cursor = 0, len = 0;
+        const void **order;
+        void **vorder;
+        iteration_order(m, n, &order, &vorder);
+        size_t cursor;
         const void *k;
         void *v;
-        while (hm_iter_next(m, &cursor, &k, &v)) {
-            order[len] = k;
-            vorder[len++] = v;
-        }
-        assert_int_equal(len, n);
         for (size_t batch = 1; batch <= MAX_BATCH; batch++) {
             for (int arrays = 0; arrays < 3; arrays++) {
                 const void *keys[MAX_BATCH];
@@ -385,6 +397,43 @@ static void test_hm_iter_many_set_equals_hm_iter_next(void **state)
 {
     (void)state;
     check_iter_many(0);
+}
+
+/* hm_iter_many over a table with more than 4 MiB of slots (the library's
+ * ITER_PREFETCH_MIN_TABLE), where it asks for the slots two groups ahead of
+ * its scan, up to the table's end: the same entries in the same order as
+ * hm_iter_next, at batch sizes that end a call inside a group and at its end. */
+static void test_hm_iter_many_large_table_equals_hm_iter_next(void **state)
+{
+    (void)state;
+    enum { MAX_BATCH = 40 };
+    /* 2^17 buckets, of slots of at least key and value (48 bytes here, the
+     * value aligned to 16): over 5 MiB */
+    const size_t n = 60000, slot_bytes = 8 + 32;
+    hm_t *m = even_map(8, 32, n);
+    assert_true(hm_buckets(m) * slot_bytes > (size_t)4 << 20);
+    const void **order;
+    void **vorder;
+    iteration_order(m, n, &order, &vorder);
+    const size_t batches[] = {1, 7, 16, 40};
+    for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+        const void *keys[MAX_BATCH];
+        void *values[MAX_BATCH];
+        size_t cursor = 0, seen = 0, got;
+        while ((got = hm_iter_many(m, &cursor, keys, values, batches[b])) > 0) {
+            assert_true(got <= batches[b]);
+            assert_true(seen + got <= n);
+            for (size_t i = 0; i < got; i++) {
+                assert_ptr_equal(keys[i], order[seen + i]);
+                assert_ptr_equal(values[i], vorder[seen + i]);
+            }
+            seen += got;
+        }
+        assert_int_equal(seen, n);
+    }
+    free(order);
+    free(vorder);
+    hm_free(m);
 }
 
 /* Every row of the table hm_iter_many steps by: the set bits of the byte,
@@ -468,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_batched_calls_in_a_large_table),
         cmocka_unit_test(test_hm_iter_many_equals_hm_iter_next),
         cmocka_unit_test(test_hm_iter_many_set_equals_hm_iter_next),
+        cmocka_unit_test(test_hm_iter_many_large_table_equals_hm_iter_next),
         cmocka_unit_test(test_hm_iter_many_byte_bits_table),
         cmocka_unit_test(test_hm_iter_many_remove_returned),
         cmocka_unit_test(test_hm_iter_many_set_values_null),
